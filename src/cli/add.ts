@@ -1,0 +1,72 @@
+import type { Command } from "commander";
+import { UserError } from "../errors.ts";
+import { promptLine, promptSecretLine } from "../prompt/terminal.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { goQuote } from "../util/go-format.ts";
+import { Secret } from "../util/secret.ts";
+import { appendProfileSection } from "../vault/config/writer.ts";
+import { CredentialStore } from "../vault/credential-store.ts";
+import { SessionStore } from "../vault/session-store.ts";
+import type { CliContext } from "./context.ts";
+import type { Session } from "./global.ts";
+
+export interface AddOptions {
+  profile: string;
+  fromEnv: boolean;
+  addConfig: boolean;
+}
+
+export function registerAdd(program: Command, ctx: CliContext): void {
+  program
+    .command("add")
+    .description("Add credentials to the secure keystore.")
+    .argument("<profile>", "Name of the profile")
+    .option("--env", "Read the credentials from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+    .option("--add-config", "Add a profile to ~/.aws/config if one doesn't exist (default)", true)
+    .option("--no-add-config", "Don't add a profile to ~/.aws/config")
+    .action((profile: string, flags: { env?: boolean; addConfig: boolean }, cmd: Command) =>
+      ctx.run("add", () =>
+        runAdd({ profile, fromEnv: Boolean(flags.env), addConfig: flags.addConfig }, ctx.session(cmd)),
+      ),
+    );
+}
+
+async function readKeys(o: AddOptions, rt: Runtime): Promise<{ accessKeyId: string; secretAccessKey: Secret }> {
+  if (o.fromEnv) {
+    const id = rt.env.AWS_ACCESS_KEY_ID;
+    const secret = rt.env.AWS_SECRET_ACCESS_KEY;
+    if (!id) throw new UserError("Missing value for AWS_ACCESS_KEY_ID");
+    if (!secret) throw new UserError("Missing value for AWS_SECRET_ACCESS_KEY");
+    return { accessKeyId: id, secretAccessKey: new Secret(secret) };
+  }
+  const accessKeyId = (await promptLine(rt, "Enter Access Key ID: ")).trim();
+  if (!accessKeyId) throw new UserError("no access key id entered; nothing was stored");
+  const secretAccessKey = new Secret((await promptSecretLine(rt, "Enter Secret Access Key: ")).reveal().trim());
+  if (secretAccessKey.isEmpty()) throw new UserError("no secret access key entered; nothing was stored");
+  return { accessKeyId, secretAccessKey };
+}
+
+export async function runAdd(o: AddOptions, s: Session): Promise<number> {
+  const { rt } = s;
+  const config = await s.configFile();
+  const sourceProfile = config.profileSection(o.profile)?.source_profile;
+  if (sourceProfile) {
+    throw new UserError(
+      `Your profile has a source_profile of ${sourceProfile}, adding credentials to ${o.profile} won't have any effect`,
+    );
+  }
+  const keys = await readKeys(o, rt);
+  const keyring = await s.keyring();
+  await new CredentialStore(keyring).set(o.profile, keys);
+  rt.stdout.write(`Added credentials to profile ${goQuote(o.profile)} in vault\n`);
+  rt.log.debug(`stored credentials for ${o.profile} in ${keyring.describeLocation?.(o.profile) ?? keyring.backend}`);
+
+  const deleted = await new SessionStore(keyring, () => rt.now()).removeForProfile(o.profile);
+  if (deleted > 0) rt.stdout.write(`Deleted ${deleted} existing sessions.\n`);
+
+  if (o.addConfig && !config.hasProfile(o.profile)) {
+    rt.log.debug(`Adding profile ${o.profile} to config at ${s.options.configPath}`);
+    await appendProfileSection(s.options.configPath, o.profile);
+  }
+  return 0;
+}

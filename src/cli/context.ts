@@ -1,0 +1,41 @@
+import type { Command } from "commander";
+import type { Runtime } from "../runtime/runtime.ts";
+import { VERSION } from "../version.ts";
+import { type GlobalFlags, resolveGlobalOptions, Session } from "./global.ts";
+import { CommandFailure } from "./render.ts";
+
+/** What every command's register function receives. */
+export interface CliContext {
+  rt: Runtime;
+  /** Resolves global flags (flag > env > default) and opens nothing yet. */
+  session(cmd: Command): Session;
+  /** Runs a command body; errors are tagged with the command name; the result is the exit code. */
+  run(name: string, body: () => Promise<number>): Promise<void>;
+  exitCode: number;
+}
+
+export function createContext(rt: Runtime): CliContext {
+  let session: Session | undefined;
+  const ctx: CliContext = {
+    rt,
+    exitCode: 0,
+    session(cmd) {
+      if (session) return session;
+      const options = resolveGlobalOptions(cmd.optsWithGlobals<GlobalFlags>(), rt);
+      if (options.debug) {
+        rt.enableDebug();
+        rt.log.debug(`aws-vault ${VERSION}`);
+      }
+      session = new Session(rt, options);
+      return session;
+    },
+    async run(name, body) {
+      try {
+        ctx.exitCode = await body();
+      } catch (e) {
+        throw new CommandFailure(name, e);
+      }
+    },
+  };
+  return ctx;
+}

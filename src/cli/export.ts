@@ -1,0 +1,76 @@
+import { type Command, Option } from "commander";
+import { UsageError, UserError } from "../errors.ts";
+import { parseFlagDuration } from "../util/duration.ts";
+import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
+import type { CliContext } from "./context.ts";
+import type { Session } from "./global.ts";
+import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
+
+export interface ExportOptions extends CredentialFlags {
+  format: ExportFormat;
+}
+
+export interface ExportFlags {
+  duration?: string;
+  session?: boolean;
+  region?: string;
+  mfaToken?: string;
+  format?: string;
+  stdout?: boolean;
+}
+
+export function registerExport(program: Command, ctx: CliContext): void {
+  program
+    .command("export")
+    .description("Export AWS credentials.")
+    .argument("<profile>", "Name of the profile")
+    .option("-d, --duration <duration>", "Duration of the temporary or assume-role session. Defaults to 1h")
+    .option("-n, --no-session", "Skip creating STS session with GetSessionToken")
+    .option("--region <region>", "The AWS region")
+    .option("-t, --mfa-token <token>", "The MFA token to use")
+    .addOption(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"))
+    .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
+    .action((profile: string, flags: ExportFlags, cmd: Command) =>
+      ctx.run("export", () => runExport(validateExportOptions(profile, flags), ctx.session(cmd))),
+    );
+}
+
+export function validateExportOptions(profile: string, f: ExportFlags): ExportOptions {
+  const format = f.format ?? "env";
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`enum value must be one of ${EXPORT_FORMATS.join(",")}, got '${format}'`);
+  }
+  return {
+    profile,
+    format: format as ExportFormat,
+    noSession: f.session === false,
+    ...(f.duration !== undefined ? { durationMs: parseFlagDuration(f.duration) } : {}),
+    ...(f.region ? { region: f.region } : {}),
+    ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
+    ssoUseStdout: Boolean(f.stdout),
+  };
+}
+
+export async function runExport(o: ExportOptions, s: Session): Promise<number> {
+  const { rt } = s;
+  if (rt.env.AWS_VAULT) {
+    throw new UserError("in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force");
+  }
+  const { config, provider } = await resolveCredentials(s, o);
+  let creds;
+  try {
+    creds = await provider.retrieve();
+  } catch (e) {
+    throw prefixed(`Failed to get credentials for ${o.profile}`, e);
+  }
+  rt.stdout.write(formatExport(o.format, creds, o.profile, config.region));
+  return 0;
+}
+
+/** Wraps an error's message with aws-vault's context prefix, keeping its type, hints and exit code. */
+export function prefixed(prefix: string, e: unknown): unknown {
+  if (e instanceof Error && "hints" in e) {
+    e.message = `${prefix}: ${e.message}`;
+  }
+  return e;
+}

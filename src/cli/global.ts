@@ -1,0 +1,128 @@
+// Global flags (aws-vault §1.2) and the lazily opened keyring and config file shared by commands.
+import { join } from "node:path";
+import { UsageError, UserError } from "../errors.ts";
+import { availableBackends, defaultFileDir, expandTilde, openKeyring } from "../keyring/open.ts";
+import type { Keyring } from "../keyring/keyring.ts";
+import { promptSecretLine } from "../prompt/terminal.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { Secret } from "../util/secret.ts";
+import { ConfigFile } from "../vault/config/loader.ts";
+
+export const ENV = {
+  backend: "AWS_VAULT_BACKEND",
+  prompt: "AWS_VAULT_PROMPT",
+  keychain: "AWS_VAULT_KEYCHAIN_NAME",
+  secretServiceCollection: "AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME",
+  passDir: "AWS_VAULT_PASS_PASSWORD_STORE_DIR",
+  passCmd: "AWS_VAULT_PASS_CMD",
+  passPrefix: "AWS_VAULT_PASS_PREFIX",
+  fileDir: "AWS_VAULT_FILE_DIR",
+  filePassphrase: "AWS_VAULT_FILE_PASSPHRASE",
+  configFile: "AWS_CONFIG_FILE",
+} as const;
+
+export interface GlobalFlags {
+  debug?: boolean;
+  backend?: string;
+  prompt?: string;
+  keychain?: string;
+  secretServiceCollection?: string;
+  passDir?: string;
+  passCmd?: string;
+  passPrefix?: string;
+  fileDir?: string;
+}
+
+export interface GlobalOptions {
+  debug: boolean;
+  backend: string;
+  prompt?: string;
+  keychain: string;
+  secretServiceCollection: string;
+  passDir?: string;
+  passCmd?: string;
+  passPrefix?: string;
+  fileDir: string;
+  configPath: string;
+}
+
+/** Flag > environment variable > default, for every global flag. */
+export function resolveGlobalOptions(flags: GlobalFlags, rt: Runtime): GlobalOptions {
+  const env = rt.env;
+  const pick = (flag: string | undefined, name: string): string | undefined => flag ?? (env[name] || undefined);
+  const available = availableBackends(env, rt.platform);
+  const backend = pick(flags.backend, ENV.backend) ?? available[0] ?? "file";
+  const prompt = pick(flags.prompt, ENV.prompt);
+  return {
+    debug: Boolean(flags.debug),
+    backend,
+    ...(prompt ? { prompt } : {}),
+    keychain: pick(flags.keychain, ENV.keychain) ?? "aws-vault",
+    secretServiceCollection: pick(flags.secretServiceCollection, ENV.secretServiceCollection) ?? "awsvault",
+    passDir: pick(flags.passDir, ENV.passDir),
+    passCmd: pick(flags.passCmd, ENV.passCmd),
+    passPrefix: pick(flags.passPrefix, ENV.passPrefix),
+    fileDir: expandTilde(pick(flags.fileDir, ENV.fileDir) ?? defaultFileDir(rt.homedir), rt.homedir),
+    configPath: env[ENV.configFile] || join(rt.homedir, ".aws", "config"),
+  };
+}
+
+/** The shared, lazily opened resources of one invocation (aws-vault's AwsVault struct). */
+export class Session {
+  #keyring: Promise<Keyring> | undefined;
+  #config: Promise<ConfigFile> | undefined;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly options: GlobalOptions,
+  ) {}
+
+  keyring(): Promise<Keyring> {
+    this.#keyring ??= this.#openKeyring();
+    return this.#keyring;
+  }
+
+  configFile(): Promise<ConfigFile> {
+    this.#config ??= ConfigFile.load(this.options.configPath);
+    return this.#config;
+  }
+
+  async #openKeyring(): Promise<Keyring> {
+    const { rt, options } = this;
+    const available = availableBackends(rt.env, rt.platform);
+    if (!(available as string[]).includes(options.backend) && !isKnownBackend(options.backend)) {
+      throw new UsageError(`enum value must be one of ${available.join(",")}, got '${options.backend}'`);
+    }
+    const envPass = rt.env[ENV.filePassphrase];
+    return openKeyring(
+      {
+        backend: options.backend,
+        fileDir: options.fileDir,
+        passphrase: {
+          ...(envPass !== undefined ? { fromEnv: new Secret(envPass) } : {}),
+          prompt: async (message, { confirm }) => {
+            const first = await promptSecretLine(rt, message, { trim: false });
+            if (confirm) {
+              const again = await promptSecretLine(rt, "Enter passphrase again to confirm: ", { trim: false });
+              if (!first.equals(again)) throw new UserError("the passphrases do not match; nothing was stored");
+            }
+            return first;
+          },
+        },
+        keychainName: options.keychain,
+        secretServiceCollection: options.secretServiceCollection,
+        passDir: options.passDir,
+        passCmd: options.passCmd,
+        passPrefix: options.passPrefix,
+        now: () => rt.now(),
+        random: (n) => rt.random(n),
+        log: (m) => rt.log.debug(m),
+      },
+      available,
+    );
+  }
+}
+
+function isKnownBackend(name: string): boolean {
+  return ["wincred", "keychain", "secret-service", "kwallet", "keyctl", "pass", "file"].includes(name);
+}

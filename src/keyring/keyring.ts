@@ -1,0 +1,37 @@
+// The keyring interface, as in 99designs/keyring: a flat map of string keys to items.
+// Every backend (memory, file, secret-service, pass, ...) implements it.
+
+export interface KeyringItem {
+  key: string;
+  /** The item's payload (JSON for aws-vault items). Holds secrets: never log it. */
+  data: Uint8Array;
+  label: string;
+  description: string;
+  keychainNotTrustApplication: boolean;
+  keychainNotSynchronizable: boolean;
+}
+
+export interface ItemMetadata {
+  label?: string;
+  description?: string;
+  modificationTime?: Date;
+}
+
+export interface Keyring {
+  /** The backend's name, e.g. "file". */
+  readonly backend: string;
+  /** Throws KeyNotFoundError when the key is absent. */
+  get(key: string): Promise<KeyringItem>;
+  /** Metadata without decrypting or prompting where the backend allows. */
+  getMetadata(key: string): Promise<ItemMetadata>;
+  set(item: KeyringItem): Promise<void>;
+  /** Throws KeyNotFoundError when the key is absent. */
+  remove(key: string): Promise<void>;
+  keys(): Promise<string[]>;
+  /** Where an item for this key lives, for messages ("the file ~/.awsvault/keys/x"). */
+  describeLocation?(key: string): string;
+}
+
+export function newItem(key: string, data: Uint8Array, label: string, description = ""): KeyringItem {
+  return { key, data, label, description, keychainNotTrustApplication: false, keychainNotSynchronizable: false };
+}

@@ -1,0 +1,41 @@
+// Prompts on the controlling terminal (/dev/tty), even when stdin/stdout are redirected.
+import { UserError } from "../errors.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { Secret } from "../util/secret.ts";
+
+async function readFromTty(rt: Runtime, message: string, echo: boolean): Promise<string> {
+  const tty = rt.openTty();
+  try {
+    tty.write(message);
+    return await tty.readLine({ echo });
+  } finally {
+    tty.close();
+  }
+}
+
+/** The `terminal` MFA driver: reads the code with echo on, as aws-vault does. */
+export async function terminalMfaPrompt(rt: Runtime, message: string): Promise<Secret> {
+  const code = (await readFromTty(rt, message, true)).trim();
+  if (code === "") throw new UserError("no MFA code entered");
+  return new Secret(code);
+}
+
+/** Reads a trimmed line with echo on (aws-vault TerminalPrompt). */
+export async function promptLine(rt: Runtime, message: string): Promise<string> {
+  return (await readFromTty(rt, message, true)).trim();
+}
+
+/**
+ * Reads a line with echo off (aws-vault TerminalSecretPrompt). Trimmed unless `trim` is false,
+ * which passphrases use so that surrounding spaces stay significant.
+ */
+export async function promptSecretLine(rt: Runtime, message: string, opts: { trim?: boolean } = {}): Promise<Secret> {
+  const line = await readFromTty(rt, message, false);
+  return new Secret(opts.trim === false ? line : line.trim());
+}
+
+/** Asks a yes/no question; only `y` or `yes` (any case) means yes. */
+export async function confirm(rt: Runtime, message: string): Promise<boolean> {
+  const answer = (await promptLine(rt, message)).toLowerCase();
+  return answer === "y" || answer === "yes";
+}

@@ -1,0 +1,272 @@
+// The production Runtime: the only module that touches `process`.
+import { spawn as nodeSpawn, type StdioOptions } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, openSync, closeSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, isAbsolute, join } from "node:path";
+import { ReadStream, WriteStream } from "node:tty";
+import { CancelledError, UserError } from "../errors.ts";
+import { redact } from "../util/redact.ts";
+import type {
+  Child,
+  DebugLogger,
+  OutputResult,
+  RunOptions,
+  Runtime,
+  SignalName,
+  Spawner,
+  Tty,
+} from "./runtime.ts";
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** Go's std log prefix: `2006/01/02 15:04:05 `. */
+function logStamp(d: Date): string {
+  return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+class StderrLogger implements DebugLogger {
+  enabled = false;
+  debug(message: string): void {
+    if (!this.enabled) return;
+    process.stderr.write(`${logStamp(new Date())} ${redact(message)}\n`);
+  }
+}
+
+function whichOnPath(cmd: string, env: Record<string, string | undefined>): string | undefined {
+  if (cmd.includes("/")) return cmd;
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, cmd);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function openTtyFds(): { fd: number; input: ReadStream; output: WriteStream } {
+  let fd: number;
+  try {
+    fd = openSync("/dev/tty", "r+");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`open /dev/tty: ${code === "ENXIO" ? "no such device or address" : (e as Error).message}`, {
+      hints: ["no terminal is available to prompt on; pass the value another way (see --help)"],
+    });
+  }
+  return { fd, input: new ReadStream(fd), output: new WriteStream(fd) };
+}
+
+class DevTty implements Tty {
+  readonly #fd: number;
+  readonly #in: ReadStream;
+  readonly #out: WriteStream;
+  constructor() {
+    const t = openTtyFds();
+    this.#fd = t.fd;
+    this.#in = t.input;
+    this.#out = t.output;
+  }
+  write(text: string): void {
+    this.#out.write(text);
+  }
+  readLine(opts: { echo: boolean }): Promise<string> {
+    const input = this.#in;
+    const out = this.#out;
+    return new Promise((resolve, reject) => {
+      let line = "";
+      input.setRawMode(true);
+      input.setEncoding("utf8");
+      const done = (err: Error | null) => {
+        input.off("data", onData);
+        input.setRawMode(false);
+        input.pause();
+        out.write("\n");
+        if (err) reject(err);
+        else resolve(line);
+      };
+      const onData = (chunk: string) => {
+        for (const ch of chunk) {
+          if (ch === "\r" || ch === "\n") return done(null);
+          if (ch === "\u0003") return done(new CancelledError());
+          if (ch === "\u0004") {
+            if (line.length === 0) return done(new CancelledError());
+            continue;
+          }
+          if (ch === "\u007f" || ch === "\b") {
+            if (line.length > 0) {
+              line = line.slice(0, -1);
+              if (opts.echo) out.write("\b \b");
+            }
+            continue;
+          }
+          if (ch === "\u0015") {
+            // Ctrl-U: clear the line
+            if (opts.echo) out.write("\b \b".repeat(line.length));
+            line = "";
+            continue;
+          }
+          if (ch < " ") continue;
+          line += ch;
+          if (opts.echo) out.write(ch);
+        }
+      };
+      input.on("data", onData);
+      input.resume();
+    });
+  }
+  close(): void {
+    this.#in.destroy();
+    this.#out.destroy();
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // already closed by the streams
+    }
+  }
+}
+
+function stdioFor(opts: RunOptions, capture: boolean): { stdio: StdioOptions; ttyFd?: number } {
+  if (opts.stdio === "tty") {
+    let ttyFd: number | undefined;
+    try {
+      ttyFd = openSync("/dev/tty", "r+");
+    } catch {
+      ttyFd = undefined;
+    }
+    const inOut = ttyFd ?? "ignore";
+    return { stdio: [inOut, capture ? "pipe" : "inherit", ttyFd ?? "inherit"], ttyFd };
+  }
+  if (opts.stdio === "pipe-out") return { stdio: [opts.input !== undefined ? "pipe" : "ignore", "pipe", "pipe"] };
+  return { stdio: [opts.input !== undefined ? "pipe" : "inherit", capture ? "pipe" : "inherit", "inherit"] };
+}
+
+function nodeSpawner(env: Record<string, string | undefined>): Spawner {
+  const capture = (cmd: string, args: string[], opts: RunOptions & { timeoutMs?: number }): Promise<OutputResult> =>
+    new Promise((resolve, reject) => {
+      const { stdio, ttyFd } = stdioFor(opts, true);
+      const child = nodeSpawn(cmd, args, { env: opts.env, stdio, cwd: opts.cwd, windowsHide: true });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      if (opts.input !== undefined) child.stdin?.end(opts.input);
+      const timer =
+        opts.timeoutMs !== undefined
+          ? setTimeout(() => {
+              child.kill("SIGKILL");
+            }, opts.timeoutMs)
+          : undefined;
+      child.on("error", (e) => {
+        if (timer) clearTimeout(timer);
+        if (ttyFd !== undefined) closeSync(ttyFd);
+        reject(e);
+      });
+      child.on("close", (code, signal) => {
+        if (timer) clearTimeout(timer);
+        if (ttyFd !== undefined) closeSync(ttyFd);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+  return {
+    start(cmd, args, opts) {
+      return new Promise((resolve, reject) => {
+        const child = nodeSpawn(cmd, args, { env: opts.env, stdio: stdioFor(opts, false).stdio, cwd: opts.cwd });
+        const exited = new Promise<{ code: number | null; signal: string | null }>((res) => {
+          child.on("exit", (code, signal) => res({ code, signal }));
+        });
+        child.once("error", reject);
+        child.once("spawn", () => {
+          const handle: Child = {
+            pid: child.pid,
+            kill: (signal) => {
+              try {
+                child.kill(signal as NodeJS.Signals);
+              } catch {
+                // already gone
+              }
+            },
+            exited,
+          };
+          resolve(handle);
+        });
+      });
+    },
+    output: capture,
+    shellOutput(command, opts) {
+      if (process.platform === "win32") {
+        const comspec = join(env.SystemRoot ?? "C:\\Windows", "System32", "cmd.exe");
+        return capture(comspec, ["/C", command], opts);
+      }
+      return capture("/bin/sh", ["-c", command], opts);
+    },
+    which: (cmd) => whichOnPath(cmd, env),
+  };
+}
+
+function selfCommand(): string[] {
+  // Under a Bun-compiled binary, argv[1] is a virtual path inside the executable.
+  const isCompiled = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && !process.execPath.endsWith("/bun");
+  if (isCompiled) return [process.execPath];
+  const script = process.argv[1];
+  if (script && isAbsolute(script)) return [process.execPath, script];
+  return [process.execPath, join(process.cwd(), script ?? "")];
+}
+
+export function nodeRuntime(): Runtime {
+  const env = { ...process.env };
+  // The SDK's Node-support notice is about our bundled SDK, not something the user can act on;
+  // it would also pollute credential_process stderr. Set after copying env, so children never see it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  const log = new StderrLogger();
+  return {
+    env,
+    platform: process.platform,
+    homedir: env.HOME || homedir(),
+    cwd: process.cwd(),
+    pid: process.pid,
+    selfCommand: selfCommand(),
+    stdout: {
+      write: (t) => void process.stdout.write(t),
+      get isTTY() {
+        return Boolean(process.stdout.isTTY);
+      },
+    },
+    stderr: {
+      write: (t) => void process.stderr.write(t),
+      get isTTY() {
+        return Boolean(process.stderr.isTTY);
+      },
+    },
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    random: (n) => new Uint8Array(randomBytes(n)),
+    openTty: () => new DevTty(),
+    spawn: nodeSpawner(env),
+    onSignal(signal: SignalName, handler: () => void) {
+      process.on(signal, handler);
+      return () => void process.off(signal, handler);
+    },
+    log,
+    enableDebug() {
+      log.enabled = true;
+    },
+  };
+}
+
+/** Flushes stdout/stderr, then exits. Only bin/ calls this. */
+export async function exitProcess(code: number): Promise<never> {
+  await Promise.all(
+    [process.stdout, process.stderr].map(
+      (s) => new Promise<void>((r) => (s.writableNeedDrain ? s.once("drain", () => r()) : r())),
+    ),
+  );
+  process.exit(code);
+}

@@ -1,0 +1,88 @@
+// The session cache decorator (aws-vault's CachedSessionProvider), plus what aws-vault lacks:
+// concurrent invocations for one session, in this process or others, share one STS call (and so
+// one MFA prompt), and a cached session is reused only while it covers the duration asked for.
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { formatGoDuration } from "../util/duration.ts";
+import { withFileLock } from "../util/lock.ts";
+import { maskKeyId } from "../util/redact.ts";
+import type { Credentials } from "./credentials.ts";
+import type { CredentialsProvider, VaultDeps } from "./providers/provider.ts";
+import { type CachedSession, type SessionLookup, SessionStore } from "./session-store.ts";
+
+/** Waiting for another invocation may include that one's MFA prompt or SSO login. */
+const LOCK_TIMEOUT_MS = 10 * 60 * 1000;
+/** A session "covers" a requested duration if it was issued for at least this much less. */
+const DURATION_SLACK_MS = 60 * 1000;
+
+export interface CachedSessionOptions {
+  /** When the user asked for a duration explicitly, a cached session must have been issued for it. */
+  requiredDurationMs?: number;
+}
+
+export function cachedSessionProvider(
+  deps: VaultDeps,
+  lookup: SessionLookup,
+  inner: CredentialsProvider,
+  opts: CachedSessionOptions = {},
+): CredentialsProvider {
+  const store = new SessionStore(deps.keyring, () => deps.rt.now());
+  const log = (m: string) => deps.rt.log.debug(m);
+  let pending: Promise<Credentials> | undefined;
+
+  const usable = async (cached: CachedSession | undefined): Promise<Credentials | undefined> => {
+    if (!cached) return undefined;
+    const now = deps.rt.now();
+    const exp = cached.credentials.expiration ?? cached.session.expiration;
+    const left = exp.getTime() - now.getTime();
+    if (left < deps.minTtlMs) {
+      log(`cached session for ${lookup.profileName} expires in ${formatGoDuration(left)}, less than the minimum ${formatGoDuration(deps.minTtlMs)}: refreshing`);
+      return undefined;
+    }
+    const required = opts.requiredDurationMs;
+    if (required !== undefined && left + DURATION_SLACK_MS < required) {
+      const issued = (await deps.keyring.getMetadata(cached.key).catch(() => ({ modificationTime: undefined }))).modificationTime;
+      const lifetime = issued ? exp.getTime() - issued.getTime() : left;
+      if (lifetime + DURATION_SLACK_MS < required) {
+        log(`cached session for ${lookup.profileName} was issued for ${formatGoDuration(lifetime)}, less than the ${formatGoDuration(required)} asked for: refreshing`);
+        return undefined;
+      }
+    }
+    log(`Re-using cached credentials ${maskKeyId(cached.credentials.accessKeyId)} from ${lookup.type}, expires in ${formatGoDuration(Math.trunc(left / 1000) * 1000)}`);
+    return cached.credentials;
+  };
+
+  const fetchShared = async (): Promise<Credentials> => {
+    const hit = await usable(await store.get(lookup));
+    if (hit) return hit;
+    await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
+    const lockName = createHash("sha256")
+      .update(`${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${lookup.type}\0${lookup.profileName}\0${lookup.mfaSerial ?? ""}`)
+      .digest("hex")
+      .slice(0, 32);
+    return withFileLock(
+      join(deps.lockDir, `${lockName}.lock`),
+      async () => {
+        // Another invocation may have refreshed the session while we waited for the lock.
+        const fresh = await usable(await store.get(lookup));
+        if (fresh) return fresh;
+        const creds = await inner.retrieve();
+        await store.set(lookup, creds);
+        return creds;
+      },
+      { timeoutMs: LOCK_TIMEOUT_MS, sleep: (ms) => deps.rt.sleep(ms) },
+    );
+  };
+
+  return {
+    kind: inner.kind,
+    inner,
+    retrieve() {
+      pending ??= fetchShared().finally(() => {
+        pending = undefined;
+      });
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Long-term credentials in the keyring, one item per profile (aws-vault's CredentialKeyring).
+import { KeyNotFoundError } from "../errors.ts";
+import type { Keyring } from "../keyring/keyring.ts";
+import type { Secret } from "../util/secret.ts";
+import { type Credentials, decodeMasterCredentials, encodeMasterCredentials } from "./credentials.ts";
+import { isCredentialKey } from "./session-key.ts";
+
+export class CredentialStore {
+  constructor(readonly keyring: Keyring) {}
+
+  async names(): Promise<string[]> {
+    return (await this.keyring.keys()).filter(isCredentialKey);
+  }
+
+  async has(profile: string): Promise<boolean> {
+    return (await this.keyring.keys()).includes(profile);
+  }
+
+  async get(profile: string): Promise<Credentials> {
+    const item = await this.keyring.get(profile);
+    return decodeMasterCredentials(item.data, profile);
+  }
+
+  async set(profile: string, creds: { accessKeyId: string; secretAccessKey: Secret }): Promise<void> {
+    await this.keyring.set({
+      key: profile,
+      data: encodeMasterCredentials(creds),
+      label: `aws-vault (${profile})`,
+      description: "",
+      keychainNotTrustApplication: true,
+      keychainNotSynchronizable: false,
+    });
+  }
+
+  /** Returns false when there was nothing to remove. */
+  async remove(profile: string): Promise<boolean> {
+    try {
+      await this.keyring.remove(profile);
+      return true;
+    } catch (e) {
+      if (e instanceof KeyNotFoundError) return false;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { awsCallError } from "../../aws/errors.ts";
+import { DEFAULT_SESSION_DURATION, type ProfileConfig } from "../config/profile.ts";
+import type { CredentialsProvider, VaultDeps } from "./provider.ts";
+
+export interface AssumeRoleOptions {
+  /** Duration to request (already capped for role chaining by the caller). */
+  durationMs?: number;
+}
+
+/** aws-vault's default session name: the current time in Unix nanoseconds. */
+export function defaultRoleSessionName(now: Date): string {
+  return `${now.getTime()}000000`;
+}
+
+/** sts:AssumeRole from the source credentials, with MFA when the (remaining) config has a serial. */
+export function assumeRoleProvider(
+  deps: VaultDeps,
+  config: ProfileConfig,
+  source: CredentialsProvider,
+  opts: AssumeRoleOptions = {},
+): CredentialsProvider {
+  const roleArn = config.roleArn ?? "";
+  return {
+    kind: "assume-role",
+    async retrieve() {
+      const creds = await source.retrieve();
+      const mfa = config.mfaSerial
+        ? { serialNumber: config.mfaSerial, tokenCode: await deps.mfaToken(config.mfaSerial, config.mfaProcess) }
+        : undefined;
+      const sts = await deps.aws.sts({
+        region: config.region,
+        endpoint: deps.stsEndpoint(config),
+        credentials: creds,
+      });
+      try {
+        return await sts.assumeRole({
+          roleArn,
+          roleSessionName: config.roleSessionName || defaultRoleSessionName(deps.rt.now()),
+          durationSeconds: Math.round((opts.durationMs ?? config.assumeRoleDuration ?? DEFAULT_SESSION_DURATION) / 1000),
+          ...(config.externalId ? { externalId: config.externalId } : {}),
+          ...(mfa ? { mfa } : {}),
+          ...(config.sessionTags ? { tags: config.sessionTags } : {}),
+          ...(config.transitiveSessionTags ? { transitiveTagKeys: config.transitiveSessionTags } : {}),
+          ...(config.sourceIdentity ? { sourceIdentity: config.sourceIdentity } : {}),
+        });
+      } catch (e) {
+        throw awsCallError(config.profileName, `AssumeRole ${roleArn}`, e);
+      }
+    },
+  };
+}

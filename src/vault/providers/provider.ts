@@ -1,0 +1,44 @@
+import type { AwsClients } from "../../aws/types.ts";
+import type { Keyring } from "../../keyring/keyring.ts";
+import type { Runtime } from "../../runtime/runtime.ts";
+import type { Secret } from "../../util/secret.ts";
+import type { ProfileConfig } from "../config/profile.ts";
+import type { Credentials } from "../credentials.ts";
+
+export type ProviderKind =
+  | "master"
+  | "session-token"
+  | "assume-role"
+  | "web-identity"
+  | "sso"
+  | "credential-process"
+  | "federation-token"
+  | "static";
+
+/** A source of credentials: configuration is captured when built, work happens on each retrieve. */
+export interface CredentialsProvider {
+  readonly kind: ProviderKind;
+  /** The provider this one wraps, if it is a decorator (the session cache). */
+  readonly inner?: CredentialsProvider;
+  retrieve(): Promise<Credentials>;
+}
+
+/** Collaborators of the vault layer. */
+export interface VaultDeps {
+  rt: Runtime;
+  keyring: Keyring;
+  aws: AwsClients;
+  /** Returns the MFA code for a serial (--mfa-token, the hop's mfa_process, or a prompt). */
+  mfaToken: (serial: string, mfaProcess?: string) => Promise<Secret>;
+  /** STS endpoint override for a hop (AWS_ENDPOINT_URL*, endpoint_url, legacy global endpoint). */
+  stsEndpoint: (hop: ProfileConfig) => string | undefined;
+  /** Cached sessions are refreshed when they have less than this left (AWS_MIN_TTL, default 5m). */
+  minTtlMs: number;
+  /** Folder for the cross-process locks that make concurrent invocations share one STS call. */
+  lockDir: string;
+}
+
+/** The provider underneath any cache decorator. */
+export function unwrap(p: CredentialsProvider): CredentialsProvider {
+  return p.inner ? unwrap(p.inner) : p;
+}

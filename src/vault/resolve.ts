@@ -1,0 +1,142 @@
+// Provider selection for a profile (aws-vault vault.go TempCredentialsCreator, §4.2): stored keys
+// or source_profile first, then SSO, web identity and credential_process. GetSessionToken is used
+// at most once, at the bottom hop; MFA satisfied there is not asked again on hops with the same
+// serial. Each decision is logged with its reason.
+import { CredentialsError } from "../errors.ts";
+import { formatGoDuration } from "../util/duration.ts";
+import {
+  DEFAULT_SESSION_DURATION,
+  getSessionTokenDuration,
+  hasMfaSerial,
+  type ProfileConfig,
+  ROLE_CHAINING_MAXIMUM_DURATION,
+} from "./config/profile.ts";
+import { cachedSessionProvider } from "./cached-session.ts";
+import { CredentialStore } from "./credential-store.ts";
+import { assumeRoleProvider } from "./providers/assume-role.ts";
+import { masterCredentialsProvider } from "./providers/master.ts";
+import { type CredentialsProvider, unwrap, type VaultDeps } from "./providers/provider.ts";
+import { sessionTokenProvider } from "./providers/session-token.ts";
+import type { SessionType } from "./session-key.ts";
+
+export interface ResolveOptions {
+  /** --no-session: no GetSessionToken anywhere in the chain. */
+  disableSessions?: boolean;
+  /** login: the target profile itself never gets a GetSessionToken session. */
+  disableSessionsForProfile?: string;
+  /** rotate: always fresh credentials, nothing cached. */
+  disableCache?: boolean;
+  /** The user gave --duration: cached sessions must cover it. */
+  explicitDuration?: boolean;
+}
+
+export class ProviderResolver {
+  #chainedMfa = "";
+  readonly #store: CredentialStore;
+
+  constructor(
+    private readonly deps: VaultDeps,
+    private readonly opts: ResolveOptions = {},
+  ) {
+    this.#store = new CredentialStore(deps.keyring);
+  }
+
+  #log(message: string): void {
+    this.deps.rt.log.debug(message);
+  }
+
+  async providerFor(c: ProfileConfig): Promise<CredentialsProvider> {
+    const hasStored = await this.#store.has(c.profileName);
+    if (hasStored || c.sourceProfile) return this.#sourceCredentialsWithSession(c, hasStored);
+    if (c.ssoStartUrl) {
+      this.#log(`profile ${c.profileName}: using SSO role credentials`);
+      throw new CredentialsError(`profile ${c.profileName}: SSO (sso_start_url) profiles are not supported by this build yet`);
+    }
+    if (c.webIdentityTokenFile || c.webIdentityTokenProcess) {
+      this.#log(`profile ${c.profileName}: using web identity`);
+      throw new CredentialsError(`profile ${c.profileName}: web identity profiles are not supported by this build yet`);
+    }
+    if (c.credentialProcess) {
+      this.#log(`profile ${c.profileName}: using credential process`);
+      throw new CredentialsError(`profile ${c.profileName}: credential_process profiles are not supported by this build yet`);
+    }
+    throw new CredentialsError(`profile ${c.profileName}: credentials missing`, {
+      hints: [`store keys with \`aws-vault add ${c.profileName}\`, or give the profile a source_profile, SSO or credential_process`],
+    });
+  }
+
+  #cached(
+    type: SessionType,
+    c: ProfileConfig,
+    inner: CredentialsProvider,
+    durationMs: number,
+  ): CredentialsProvider {
+    if (this.opts.disableCache) return inner;
+    return cachedSessionProvider(
+      this.deps,
+      { type, profileName: c.profileName, mfaSerial: c.mfaSerial ?? "" },
+      inner,
+      this.opts.explicitDuration ? { requiredDurationMs: durationMs } : {},
+    );
+  }
+
+  async #sourceCredentialsWithSession(c: ProfileConfig, hasStored: boolean): Promise<CredentialsProvider> {
+    let source: CredentialsProvider;
+    if (hasStored) {
+      this.#log(`profile ${c.profileName}: using stored credentials`);
+      source = masterCredentialsProvider(this.deps, c.profileName);
+    } else {
+      const sp = c.sourceProfile as ProfileConfig;
+      this.#log(`profile ${c.profileName}: sourcing credentials from profile ${sp.profileName}`);
+      source = await this.providerFor(sp);
+    }
+
+    if (c.roleArn) {
+      const mfaChained = Boolean(c.mfaSerial) && c.mfaSerial === this.#chainedMfa;
+      const hop: ProfileConfig = mfaChained ? { ...c, mfaSerial: undefined } : c;
+      this.#log(
+        `profile ${c.profileName}: using AssumeRole ${mfaChained ? "(chained MFA)" : hop.mfaSerial ? "(with MFA)" : ""}`.trimEnd(),
+      );
+      let durationMs = c.assumeRoleDuration ?? DEFAULT_SESSION_DURATION;
+      if (unwrap(source).kind === "assume-role" && durationMs > ROLE_CHAINING_MAXIMUM_DURATION) {
+        this.#log(
+          `profile ${c.profileName}: capping AssumeRole duration from ${formatGoDuration(durationMs)} to AWS maximum ${formatGoDuration(ROLE_CHAINING_MAXIMUM_DURATION)} for role chaining`,
+        );
+        durationMs = ROLE_CHAINING_MAXIMUM_DURATION;
+      }
+      const provider = assumeRoleProvider(this.deps, hop, source, { durationMs });
+      // aws-vault caches AssumeRole only when it asks for MFA itself.
+      return hop.mfaSerial ? this.#cached("sts.AssumeRole", hop, provider, durationMs) : provider;
+    }
+
+    if (source.kind === "master") {
+      const [ok, reason] = this.#canUseGetSessionToken(c);
+      if (ok) {
+        this.#chainedMfa = c.mfaSerial ?? "";
+        this.#log(`profile ${c.profileName}: using GetSessionToken ${c.mfaSerial ? "(with MFA)" : ""}`.trimEnd());
+        return this.#cached("sts.GetSessionToken", c, sessionTokenProvider(this.deps, c, source), getSessionTokenDuration(c));
+      }
+      this.#log(`profile ${c.profileName}: skipping GetSessionToken because ${reason}`);
+    }
+    return source;
+  }
+
+  #canUseGetSessionToken(c: ProfileConfig): [boolean, string] {
+    if (this.opts.disableSessions) return [false, "sessions are disabled"];
+    if (this.opts.disableSessionsForProfile === c.profileName) return [false, "sessions are disabled for this profile"];
+    const p = c.chainedFromProfile;
+    if (p) {
+      if (!hasMfaSerial(p)) return [false, `profile '${p.profileName}' has no MFA serial defined`];
+      if (!hasMfaSerial(c)) return [false, `profile '${c.profileName}' has no MFA serial defined`];
+      if (p.mfaSerial !== c.mfaSerial) return [false, `MFA serial doesn't match profile '${p.profileName}'`];
+      const d = p.assumeRoleDuration ?? DEFAULT_SESSION_DURATION;
+      if (d > ROLE_CHAINING_MAXIMUM_DURATION) {
+        return [
+          false,
+          `duration ${formatGoDuration(d)} in profile '${p.profileName}' is greater than the AWS maximum ${formatGoDuration(ROLE_CHAINING_MAXIMUM_DURATION)} for chaining MFA`,
+        ];
+      }
+    }
+    return [true, ""];
+  }
+}

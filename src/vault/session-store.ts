@@ -1,0 +1,123 @@
+// Cached temporary credentials in the keyring (aws-vault's SessionKeyring).
+import { KeyNotFoundError } from "../errors.ts";
+import type { Keyring } from "../keyring/keyring.ts";
+import { formatIso8601 } from "../util/go-format.ts";
+import { type Credentials, decodeSessionCredentials, encodeSessionCredentials } from "./credentials.ts";
+import {
+  formatSessionKey,
+  isCurrentSessionKey,
+  isLegacySessionKey,
+  parseSessionKey,
+  type SessionKey,
+  sessionKeyPrefix,
+} from "./session-key.ts";
+
+export interface SessionLookup {
+  type: string;
+  profileName: string;
+  mfaSerial?: string;
+}
+
+export interface CachedSession {
+  key: string;
+  session: SessionKey;
+  credentials: Credentials;
+}
+
+export class SessionStore {
+  constructor(
+    readonly keyring: Keyring,
+    private readonly now: () => Date,
+  ) {}
+
+  async #findKey(lookup: SessionLookup): Promise<string | undefined> {
+    const prefix = sessionKeyPrefix(lookup.type, lookup.profileName, lookup.mfaSerial ?? "");
+    return (await this.keyring.keys()).find((k) => k.startsWith(prefix) && isCurrentSessionKey(k));
+  }
+
+  /** The cached credentials for this session, or undefined (missing or unreadable). */
+  async get(lookup: SessionLookup): Promise<CachedSession | undefined> {
+    await this.removeOldSessions();
+    const key = await this.#findKey(lookup);
+    if (!key) return undefined;
+    const session = parseSessionKey(key);
+    if (!session) return undefined;
+    let data: Uint8Array;
+    try {
+      data = (await this.keyring.get(key)).data;
+    } catch (e) {
+      if (e instanceof KeyNotFoundError) return undefined;
+      throw e;
+    }
+    const credentials = decodeSessionCredentials(data);
+    return credentials ? { key, session, credentials } : undefined;
+  }
+
+  async set(lookup: SessionLookup, creds: Credentials): Promise<void> {
+    await this.removeOldSessions();
+    const expiration = creds.expiration ?? this.now();
+    const session: SessionKey = {
+      type: lookup.type,
+      profileName: lookup.profileName,
+      mfaSerial: lookup.mfaSerial ?? "",
+      expiration,
+    };
+    const key = formatSessionKey(session);
+    const old = await this.#findKey(lookup);
+    await this.keyring.set({
+      key,
+      data: encodeSessionCredentials(creds),
+      label: `aws-vault session for ${lookup.profileName} (expires ${formatIso8601(expiration)})`,
+      description: "aws-vault session",
+      keychainNotTrustApplication: false,
+      keychainNotSynchronizable: false,
+    });
+    if (old && old !== key) await this.#removeQuietly(old);
+  }
+
+  /** Every current-format session, parsed. */
+  async list(): Promise<Array<{ key: string; session: SessionKey }>> {
+    const out: Array<{ key: string; session: SessionKey }> = [];
+    for (const key of await this.keyring.keys()) {
+      const session = parseSessionKey(key);
+      if (session) out.push({ key, session });
+    }
+    return out;
+  }
+
+  /** Deletes legacy-format and expired sessions; returns how many. */
+  async removeOldSessions(): Promise<number> {
+    const now = this.now().getTime();
+    let n = 0;
+    for (const key of await this.keyring.keys()) {
+      const session = parseSessionKey(key);
+      const old = isLegacySessionKey(key) || (session !== undefined && session.expiration.getTime() <= now);
+      if (old && (await this.#removeQuietly(key))) n++;
+    }
+    return n;
+  }
+
+  async removeForProfile(profileName: string): Promise<number> {
+    let n = 0;
+    for (const { key, session } of await this.list()) {
+      if (session.profileName === profileName && (await this.#removeQuietly(key))) n++;
+    }
+    return n;
+  }
+
+  async removeAll(): Promise<number> {
+    let n = 0;
+    for (const { key } of await this.list()) if (await this.#removeQuietly(key)) n++;
+    return n;
+  }
+
+  async #removeQuietly(key: string): Promise<boolean> {
+    try {
+      await this.keyring.remove(key);
+      return true;
+    } catch (e) {
+      if (e instanceof KeyNotFoundError) return false;
+      throw e;
+    }
+  }
+}
