@@ -84,6 +84,9 @@ export async function runExec(o: ExecOptions, s: Session): Promise<number> {
   if (o.ecsServer || o.ec2Server) {
     throw new UserError("credential servers (--ecs-server, --ec2-server) are not available in this build yet");
   }
+  // Find the program before any STS call or MFA prompt is spent on it.
+  const command = o.command ?? (rt.env.SHELL || (rt.platform === "win32" ? "cmd.exe" : "/bin/sh"));
+  if (!rt.spawn.which(command)) throw new UserError(`exec: "${command}": executable file not found in $PATH`);
   let resolved;
   try {
     resolved = await resolveCredentials(s, o);
@@ -100,9 +103,7 @@ export async function runExec(o: ExecOptions, s: Session): Promise<number> {
   const env = childEnvironment(rt.env, o.profile, resolved.config.region, mode);
   rt.log.debug(`Setting subprocess env: AWS_VAULT, AWS_REGION, AWS_DEFAULT_REGION, ${describeCredentialVars(mode)}`);
 
-  let command = o.command;
-  if (command === undefined) {
-    command = rt.env.SHELL || (rt.platform === "win32" ? "cmd.exe" : "/bin/sh");
+  if (o.command === undefined) {
     const hint = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
     if (!rt.log.enabled && rt.stdout.isTTY && rt.env.AWS_VAULT_DISABLE_HELP_MESSAGE !== "1") rt.stderr.write(`${hint}\n`);
     else rt.log.debug(hint);
@@ -112,9 +113,6 @@ export async function runExec(o: ExecOptions, s: Session): Promise<number> {
 
 /** Runs the child with our stdio, forwards signals, and returns its exit code (128+n when killed by signal n). */
 export async function runChild(rt: Runtime, command: string, args: string[], env: Record<string, string>): Promise<number> {
-  if (!rt.spawn.which(command) && !command.includes("/")) {
-    throw new UserError(`exec: "${command}": executable file not found in $PATH`);
-  }
   let child;
   try {
     child = await rt.spawn.start(command, args, { env, stdio: "inherit" });

@@ -35,17 +35,20 @@ class StderrLogger implements DebugLogger {
   }
 }
 
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function whichOnPath(cmd: string, env: Record<string, string | undefined>): string | undefined {
-  if (cmd.includes("/")) return cmd;
+  if (cmd.includes("/")) return isExecutableFile(cmd) ? cmd : undefined;
   for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, cmd);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
+    const candidate = join(dir || ".", cmd);
+    if (dir && isExecutableFile(candidate)) return candidate;
   }
   return undefined;
 }

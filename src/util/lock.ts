@@ -1,9 +1,10 @@
 // A cross-process exclusive lock built on `open(path, "wx")`. The lock file holds
 // "<pid>\n<hostname>\n<token>\n". A lock is stale when its mtime is older than staleMs (holders
 // refresh it while they run) or, on the same host, when its pid is no longer alive.
+// Not re-entrant: nesting withFileLock on one path in one process waits until the timeout.
 
 import { randomBytes } from "node:crypto";
-import { link, open, rename, unlink, utimes } from "node:fs/promises";
+import { open, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { UserError } from "../errors.ts";
 
@@ -19,6 +20,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_STALE_MS = 30_000;
 const MIN_RETRY_MS = 5;
 const MAX_RETRY_MS = 100;
+/** The break guard is held for one stat and one unlink; older than this, its holder died. */
+const GUARD_STALE_MS = 5_000;
 
 interface LockSnapshot {
   ino: number;
@@ -89,26 +92,34 @@ function sameLock(a: LockSnapshot, b: LockSnapshot): boolean {
 }
 
 /**
- * Moves a stale lock aside. Rename is atomic, so of two breakers only one moves a given file;
- * a breaker that finds it moved a different (fresh) lock puts it back.
+ * Removes a stale lock. Breakers serialise on `<lock>.break` and re-check, under it, that the lock
+ * is still the very file judged stale, so two breakers never both win. Returns false if another
+ * breaker is busy (the caller then waits and retries).
  */
-async function breakStaleLock(lockPath: string, stale: LockSnapshot): Promise<void> {
-  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(6).toString("hex")}`;
+async function breakStaleLock(lockPath: string, stale: LockSnapshot): Promise<boolean> {
+  const guard = `${lockPath}.break`;
   try {
-    await rename(lockPath, aside);
+    const handle = await open(guard, "wx", 0o600);
+    await handle.close();
   } catch (e) {
-    if (errorCode(e) === "ENOENT") return;
-    throw e;
+    if (errorCode(e) !== "EEXIST") throw new UserError(`could not create lock file ${guard}`, { cause: e });
+    const abandoned = await stat(guard).then(
+      (st) => Date.now() - st.mtimeMs > GUARD_STALE_MS,
+      () => false,
+    );
+    if (abandoned) await unlink(guard).catch(() => undefined);
+    return false;
   }
-  const moved = await snapshot(aside);
-  if (moved !== undefined && !sameLock(moved, stale)) {
-    try {
-      await link(aside, lockPath);
-    } catch (e) {
-      if (errorCode(e) !== "EEXIST") throw e;
-    }
+  try {
+    const current = await snapshot(lockPath);
+    if (current === undefined || !sameLock(current, stale)) return true;
+    await unlink(lockPath).catch((e: unknown) => {
+      if (errorCode(e) !== "ENOENT") throw e;
+    });
+    return true;
+  } finally {
+    await unlink(guard).catch(() => undefined);
   }
-  await unlink(aside).catch(() => undefined);
 }
 
 async function tryCreate(lockPath: string, content: string): Promise<boolean> {
@@ -121,9 +132,12 @@ async function tryCreate(lockPath: string, content: string): Promise<boolean> {
   }
   try {
     await handle.writeFile(content);
-  } finally {
-    await handle.close();
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await unlink(lockPath).catch(() => undefined);
+    throw new UserError(`could not write lock file ${lockPath}`, { cause: e });
   }
+  await handle.close();
   return true;
 }
 
@@ -153,10 +167,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
     }
     const current = await snapshot(lockPath);
     if (current === undefined) continue;
-    if (isStale(current, staleMs, localHost)) {
-      await breakStaleLock(lockPath, current);
-      continue;
-    }
+    if (isStale(current, staleMs, localHost) && (await breakStaleLock(lockPath, current))) continue;
     const wait = delay + Math.floor(Math.random() * delay);
     await sleep(wait);
     slept += wait;

@@ -114,7 +114,7 @@ export function parseIni(text: string, fileName: string): IniDocument {
     const trimmed = raw.trim();
     if (trimmed === "" || isCommentStart(trimmed[0])) continue;
 
-    if (nestedKey !== undefined && (raw[0] === " " || raw[0] === "\t")) {
+    if (nestedKey !== undefined && (raw[0] === " " || raw[0] === "\t") && trimmed[0] !== "[") {
       const kv = splitKeyValue(trimmed);
       if (kv === undefined || kv.key === "") {
         throw fail(lineNo, `expected a nested "key = value" under "${nestedKey}", got ${snippet(trimmed)}`);
