@@ -1,15 +1,16 @@
 // Builds the two artifacts:
 //   dist/aws-vault.mjs  Node bundle (ESM, code-split so the AWS SDK loads only when a call needs it)
 //   dist/aws-vault      standalone executable compiled by Bun with --bytecode
-// Usage: node scripts/build.mjs [--node-only]
+// Usage: node scripts/build.mjs [--node-only] [--outdir DIR]   (default DIR: dist)
 import { execFileSync } from "node:child_process";
 import { rmSync, chmodSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
+const outdirArg = process.argv.indexOf("--outdir");
+const dist = outdirArg === -1 ? join(root, "dist") : resolve(process.argv[outdirArg + 1] ?? "dist");
 const nodeOnly = process.argv.includes("--node-only");
 const external = ["@napi-rs/keyring"];
 

@@ -2,10 +2,10 @@
 import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ARTIFACTS, run, sandbox, start, type Artifact, type Sandbox } from "../support/cli.ts";
+import { ARTIFACTS, DIST, run, sandbox, start, type Artifact, type Sandbox } from "../support/cli.ts";
 import { bootstrapUser, type Moto, type MotoUser, startMoto } from "../support/moto.ts";
 
 const execFileP = promisify(execFile);
@@ -174,8 +174,8 @@ describe("lazy loading", () => {
     const sb = await setup(node);
     expect((await run(node, ["export", "--format", "json", "alice"], { env: sb.env })).code).toBe(0);
     const dist = mkdtempSync(join(tmpdir(), "awsv-dist-"));
-    cpSync(resolve(import.meta.dirname, "../../dist/aws-vault.mjs"), join(dist, "aws-vault.mjs"));
-    cpSync(resolve(import.meta.dirname, "../../dist/chunks"), join(dist, "chunks"), { recursive: true });
+    cpSync(join(DIST, "aws-vault.mjs"), join(dist, "aws-vault.mjs"));
+    cpSync(join(DIST, "chunks"), join(dist, "chunks"), { recursive: true });
     for (const f of readdirSync(join(dist, "chunks"))) if (/sts-sdk|client-sts/.test(f)) rmSync(join(dist, "chunks", f));
     const stripped: Artifact = { name: "node", argv: [process.execPath, join(dist, "aws-vault.mjs")] };
     const cached = await run(stripped, ["export", "--format", "json", "alice"], { env: sb.env });

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+/** The build under test: `dist/`, or AWS_VAULT_DIST (a private `scripts/build.mjs --outdir` output). */
+export const DIST = process.env.AWS_VAULT_DIST ? resolve(process.env.AWS_VAULT_DIST) : join(ROOT, "dist");
 
 export interface Artifact {
   name: "node" | "bun";
@@ -13,8 +15,8 @@ export interface Artifact {
 }
 
 export const ARTIFACTS: Artifact[] = [
-  { name: "node", argv: [process.execPath, join(ROOT, "dist/aws-vault.mjs")] },
-  { name: "bun", argv: [join(ROOT, "dist/aws-vault")] },
+  { name: "node", argv: [process.execPath, join(DIST, "aws-vault.mjs")] },
+  { name: "bun", argv: [join(DIST, "aws-vault")] },
 ];
 
 for (const a of ARTIFACTS) {
