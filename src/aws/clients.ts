@@ -8,5 +8,17 @@ export function sdkClients(): AwsClients {
       const { createSts } = await import("./sts-sdk.ts");
       return createSts(opts);
     },
+    async iam(opts) {
+      const { createIam } = await import("./iam-sdk.ts");
+      return createIam(opts);
+    },
+    async sso(opts) {
+      const { createSso } = await import("./sso-sdk.ts");
+      return createSso(opts);
+    },
+    async ssoOidc(opts) {
+      const { createSsoOidc } = await import("./sso-oidc-sdk.ts");
+      return createSsoOidc(opts);
+    },
   };
 }

@@ -45,6 +45,51 @@ export interface StsApi {
   getFederationToken(p: { name: string; durationSeconds: number; policy: string }): Promise<Credentials>;
 }
 
+export interface IamApi {
+  /** iam:GetUser for the caller (userName undefined) or a named user. */
+  getUser(p?: { userName?: string }): Promise<{ userName: string; arn: string }>;
+  createAccessKey(p: { userName?: string }): Promise<{ accessKeyId: string; secretAccessKey: Secret; userName: string }>;
+  deleteAccessKey(p: { accessKeyId: string; userName?: string }): Promise<void>;
+  listAccessKeys(p: { userName?: string }): Promise<Array<{ accessKeyId: string; status: string; createDate?: Date }>>;
+}
+
+export interface SsoApi {
+  getRoleCredentials(p: { accessToken: Secret; accountId: string; roleName: string }): Promise<Credentials>;
+}
+
+export interface OidcClientRegistration {
+  clientId: string;
+  clientSecret: Secret;
+  clientSecretExpiresAt?: Date;
+}
+
+export interface DeviceAuthorization {
+  deviceCode: Secret;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string;
+  expiresInSeconds: number;
+  intervalSeconds: number;
+}
+
+export interface OidcToken {
+  accessToken: Secret;
+  expiresInSeconds: number;
+  tokenType: string;
+  refreshToken?: Secret;
+}
+
+export interface SsoOidcApi {
+  registerClient(p: { clientName: string; clientType: string; scopes?: string[] }): Promise<OidcClientRegistration>;
+  startDeviceAuthorization(p: { client: OidcClientRegistration; startUrl: string }): Promise<DeviceAuthorization>;
+  /** Rejects with an error whose `name` is AuthorizationPendingException or SlowDownException while the user has not approved. */
+  createToken(p: { client: OidcClientRegistration; deviceCode: Secret }): Promise<OidcToken>;
+}
+
 export interface AwsClients {
   sts(opts: ClientOptions): Promise<StsApi>;
+  iam(opts: ClientOptions): Promise<IamApi>;
+  /** Unsigned clients: SSO calls authenticate with the OIDC access token. */
+  sso(opts: Omit<ClientOptions, "credentials">): Promise<SsoApi>;
+  ssoOidc(opts: Omit<ClientOptions, "credentials">): Promise<SsoOidcApi>;
 }

@@ -14,10 +14,13 @@ export interface Artifact {
   argv: string[];
 }
 
-export const ARTIFACTS: Artifact[] = [
-  { name: "node", argv: [process.execPath, join(DIST, "aws-vault.mjs")] },
-  { name: "bun", argv: [join(DIST, "aws-vault")] },
-];
+/** Both artifacts; AWS_VAULT_ARTIFACTS=node (or bun) narrows it while iterating. CI always runs both. */
+export const ARTIFACTS: Artifact[] = (
+  [
+    { name: "node", argv: [process.execPath, join(DIST, "aws-vault.mjs")] },
+    { name: "bun", argv: [join(DIST, "aws-vault")] },
+  ] satisfies Artifact[]
+).filter((a) => !process.env.AWS_VAULT_ARTIFACTS || process.env.AWS_VAULT_ARTIFACTS.split(",").includes(a.name));
 
 for (const a of ARTIFACTS) {
   const file = a.argv[a.argv.length - 1] as string;
