@@ -1,32 +1,12 @@
 // The `zenity` driver: a GTK entry dialog.
-import { CancelledError, UserError } from "../errors.ts";
-import type { OutputResult, Runtime } from "../runtime/runtime.ts";
-import { Secret } from "../util/secret.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { Secret } from "../util/secret.ts";
+import { exitOneIsCancel, program, runPromptProgram } from "./run.ts";
 
 export function zenityArgs(message: string): string[] {
   return ["--entry", "--title", "aws-vault", "--text", message];
 }
 
-export async function zenityPrompt(rt: Runtime, message: string): Promise<Secret> {
-  let result: OutputResult;
-  try {
-    result = await rt.spawn.output("zenity", zenityArgs(message), { env: childEnv(rt.env) });
-  } catch (e) {
-    throw new UserError(`zenity: ${(e as Error).message}`, { cause: e });
-  }
-  // zenity exits 1 when the dialog is cancelled or closed.
-  if (result.code === 1) throw new CancelledError("zenity: MFA prompt cancelled");
-  if (result.code !== 0) throw new UserError(`zenity: ${exitStatus(result)}`);
-  return new Secret(result.stdout.trim());
-}
-
-function childEnv(env: Runtime["env"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-/** Go's exec.ExitError wording: `exit status N` or `signal: X`. */
-function exitStatus(r: OutputResult): string {
-  return r.signal ? `signal: ${r.signal}` : `exit status ${r.code ?? -1}`;
+export function zenityPrompt(rt: Runtime, message: string): Promise<Secret> {
+  return runPromptProgram(rt, { name: "zenity", run: program("zenity", zenityArgs(message)), cancelled: exitOneIsCancel });
 }

@@ -11,16 +11,17 @@ export function goJsonObject(fields: Array<[string, string | number | boolean | 
   return `{${parts.join(",")}}`;
 }
 
-/** Go's %q for strings: double-quoted with Go escapes (close to JSON for printable text). */
+/** Go's %q (strconv.Quote) for strings: ASCII escapes, printable Unicode kept. */
 export function goQuote(s: string): string {
+  const named: Record<string, string> = {
+    "\u0007": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\u000b": "\\v",
+    '"': '\\"', "\\": "\\\\",
+  };
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;
-    if (ch === '"') out += '\\"';
-    else if (ch === "\\") out += "\\\\";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
+    const esc = named[ch];
+    if (esc !== undefined) out += esc;
     else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, "0")}`;
     else out += ch;
   }

@@ -1,6 +1,7 @@
 // Where MFA codes come from (aws-vault vault/mfa.go): --mfa-token, then mfa_process, then a prompt driver.
 import { UserError } from "../errors.ts";
 import { choosePromptDriver, getPrompt, type MfaPrompt } from "../prompt/prompt.ts";
+import { definedEnv, exitStatus } from "../prompt/run.ts";
 import type { OutputResult, Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 
@@ -34,21 +35,12 @@ export async function runMfaProcess(rt: Runtime, command: string): Promise<Secre
   rt.log.debug("Fetching MFA code using mfa_process");
   let result: OutputResult;
   try {
-    result = await rt.spawn.shellOutput(command, { env: childEnv(rt.env), stdio: "tty" });
+    result = await rt.spawn.shellOutput(command, { env: definedEnv(rt.env), stdio: "tty" });
   } catch (e) {
     throw new UserError(`mfa_process failed: ${(e as Error).message}`, { cause: e });
   }
-  if (result.code !== 0) {
-    const status = result.signal ? `signal: ${result.signal}` : `exit status ${result.code ?? -1}`;
-    throw new UserError(`mfa_process failed: ${status}`);
-  }
+  if (result.code !== 0) throw new UserError(`mfa_process failed: ${exitStatus(result)}`);
   const code = result.stdout.trim();
   if (code === "") throw new UserError("mfa_process failed: it printed no MFA code");
   return new Secret(code);
-}
-
-function childEnv(env: Runtime["env"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
 }

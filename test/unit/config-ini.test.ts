@@ -140,6 +140,12 @@ describe("parseIni keys and values", () => {
     expect(services.nested.iam?.endpoint_url).toBe("http://localhost:4567");
   });
 
+  it("ends a nested block at an indented section header", () => {
+    const doc = parseIni("[profile a]\ns3 =\n  x = 1\n  [profile b]\n  region = r\n", FILE);
+    expect({ ...section(doc, "profile", "a").nested.s3 }).toEqual({ x: "1" });
+    expect(section(doc, "profile", "b").values.region).toBe("r");
+  });
+
   it("parses an indented line after a non-empty value as a normal key", () => {
     const doc = parseIni("[profile a]\nregion = r\n  mfa_serial = m\n", FILE);
     expect({ ...section(doc, "profile", "a").values }).toEqual({ region: "r", mfa_serial: "m" });

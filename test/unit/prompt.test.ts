@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { CancelledError, UsageError, UserError } from "../../src/errors.ts";
-import { goQuote, osascriptScript } from "../../src/prompt/osascript.ts";
+import { osascriptScript } from "../../src/prompt/osascript.ts";
+import { goQuote } from "../../src/util/go-format.ts";
 import {
   PASS_PROMPT_REMOVED_MESSAGE,
   choosePromptDriver,
