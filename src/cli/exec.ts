@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import type { Command } from "commander";
-import { ChildExitError, UsageError, UserError } from "../errors.ts";
+import { UsageError, UserError } from "../errors.ts";
 import type { Runtime, SignalName } from "../runtime/runtime.ts";
 import { childEnvironment, type ChildCredentialMode, describeCredentialVars } from "../vault/child-env.ts";
 import type { CliContext } from "./context.ts";
@@ -129,9 +129,9 @@ export async function runChild(rt: Runtime, command: string, args: string[], env
   );
   try {
     const { code, signal } = await child.exited;
-    if (code !== null) return code === 0 ? 0 : Promise.reject(new ChildExitError(code));
+    if (code !== null) return code;
     const n = signal ? (constants.signals as Record<string, number>)[signal] : undefined;
-    throw new ChildExitError(128 + (n ?? 1));
+    return 128 + (n ?? 1);
   } finally {
     for (const stop of stops) stop();
   }
