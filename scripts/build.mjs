@@ -3,7 +3,7 @@
 //   dist/aws-vault      standalone executable compiled by Bun with --bytecode
 // Usage: node scripts/build.mjs [--node-only] [--outdir DIR]   (default DIR: dist)
 import { execFileSync } from "node:child_process";
-import { rmSync, chmodSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -14,10 +14,12 @@ const dist = outdirArg === -1 ? join(root, "dist") : resolve(process.argv[outdir
 const nodeOnly = process.argv.includes("--node-only");
 const external = ["@napi-rs/keyring"];
 
-rmSync(join(dist, "chunks"), { recursive: true, force: true });
+// Build into a staging folder and swap it in, so a failed build never leaves a half-updated dist.
+const staging = `${dist}.staging-${process.pid}`;
+rmSync(staging, { recursive: true, force: true });
 await build({
   entryPoints: { "aws-vault": join(root, "src/bin/aws-vault.ts") },
-  outdir: dist,
+  outdir: staging,
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,
@@ -33,12 +35,15 @@ await build({
   },
   logLevel: "warning",
 });
-// esbuild keeps a source shebang only on the entry; add ours.
 {
-  const { readFileSync, writeFileSync } = await import("node:fs");
-  const entry = join(dist, "aws-vault.mjs");
+  const entry = join(staging, "aws-vault.mjs");
   writeFileSync(entry, `#!/usr/bin/env node\n${readFileSync(entry, "utf8")}`);
   chmodSync(entry, 0o755);
+  mkdirSync(dist, { recursive: true });
+  rmSync(join(dist, "chunks"), { recursive: true, force: true });
+  renameSync(join(staging, "chunks"), join(dist, "chunks"));
+  renameSync(entry, join(dist, "aws-vault.mjs"));
+  rmSync(staging, { recursive: true, force: true });
 }
 
 if (!nodeOnly) {
@@ -54,8 +59,9 @@ if (!nodeOnly) {
       ...external.flatMap((e) => ["--external", e]),
       join(root, "src/bin/aws-vault.ts"),
       "--outfile",
-      join(dist, "aws-vault"),
+      join(dist, "aws-vault.staging"),
     ],
     { stdio: ["ignore", "ignore", "inherit"], cwd: root },
   );
+  renameSync(join(dist, "aws-vault.staging"), join(dist, "aws-vault"));
 }

@@ -7,9 +7,10 @@ export interface AssumeRoleOptions {
   durationMs?: number;
 }
 
-/** aws-vault's default session name: the current time in Unix nanoseconds. */
+/** aws-vault's default session name: the current time in Unix nanoseconds (sub-millisecond part from the monotonic clock). */
 export function defaultRoleSessionName(now: Date): string {
-  return `${now.getTime()}000000`;
+  const subMillisecond = Math.floor((performance.now() % 1) * 1e6);
+  return `${now.getTime()}${String(subMillisecond).padStart(6, "0")}`;
 }
 
 /** sts:AssumeRole from the source credentials, with MFA when the (remaining) config has a serial. */
