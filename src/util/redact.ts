@@ -7,8 +7,8 @@ const PATTERNS: Array<[RegExp, (m: string, ...g: string[]) => string]> = [
   [/(SigninToken=)[^&\s"]+/gi, (_m, p: string) => `${p}[redacted]`],
   [/(X-Amz-Security-Token=)[^&\s"]+/gi, (_m, p: string) => `${p}[redacted]`],
   [/(Authorization:\s*)\S+/gi, (_m, p: string) => `${p}[redacted]`],
-  // 40-character secret access keys.
-  [/(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g, () => "[redacted]"],
+  // 40-character secret access keys (random base64: upper, lower and digits; a plain path rarely is).
+  [/(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g, () => "[redacted]"],
 ];
 
 export function redact(text: string): string {
