@@ -67,12 +67,10 @@ function openTtyFds(): { fd: number; input: ReadStream; output: WriteStream } {
 }
 
 class DevTty implements Tty {
-  readonly #fd: number;
   readonly #in: ReadStream;
   readonly #out: WriteStream;
   constructor() {
     const t = openTtyFds();
-    this.#fd = t.fd;
     this.#in = t.input;
     this.#out = t.output;
   }
@@ -121,18 +119,21 @@ class DevTty implements Tty {
         }
       };
       input.on("data", onData);
+      (input as { ref?: () => void }).ref?.();
       input.resume();
     });
   }
+  /** Releases the terminal between prompts; the handle is kept for the next one (see nodeRuntime). */
   close(): void {
-    this.#in.destroy();
-    this.#out.destroy();
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // already closed by the streams
-    }
+    this.#in.pause();
+    // Let the process exit while no prompt is open (Bun's tty streams lack ref/unref).
+    unrefHandle(this.#in);
+    unrefHandle(this.#out);
   }
+}
+
+function unrefHandle(stream: object): void {
+  (stream as { unref?: () => void }).unref?.();
 }
 
 function stdioFor(opts: RunOptions, capture: boolean): { stdio: StdioOptions; ttyFd?: number } {
@@ -228,6 +229,7 @@ export function nodeRuntime(): Runtime {
   // it would also pollute credential_process stderr. Set after copying env, so children never see it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const log = new StderrLogger();
+  let tty: DevTty | undefined;
   return {
     env,
     platform: process.platform,
@@ -251,7 +253,8 @@ export function nodeRuntime(): Runtime {
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random: (n) => new Uint8Array(randomBytes(n)),
-    openTty: () => new DevTty(),
+    // One terminal handle per process: Bun does not deliver input to a second /dev/tty stream.
+    openTty: () => (tty ??= new DevTty()),
     spawn: nodeSpawner(env),
     onSignal(signal: SignalName, handler: () => void) {
       process.on(signal, handler);
