@@ -1,0 +1,31 @@
+// Which stored long-term credentials a profile ultimately uses (aws-vault FindMasterCredentialsNameFor),
+// walking the whole source_profile chain: aws-vault v7 follows only one hop correctly (§4.2).
+import { UserError } from "../errors.ts";
+import type { ProfileConfig } from "./config/profile.ts";
+
+/** The profile and its source_profile chain, target first. */
+export function profileChain(config: ProfileConfig): ProfileConfig[] {
+  const chain: ProfileConfig[] = [];
+  const seen = new Set<string>();
+  for (let c: ProfileConfig | undefined = config; c && !seen.has(c.profileName); c = c.sourceProfile) {
+    seen.add(c.profileName);
+    chain.push(c);
+  }
+  return chain;
+}
+
+/**
+ * The first profile in the chain whose name has stored credentials: the target itself, else its
+ * source_profile, and so on. Throws aws-vault's "No master credentials found".
+ */
+export async function findMasterCredentialsName(
+  config: ProfileConfig,
+  hasStored: (profileName: string) => Promise<boolean>,
+): Promise<ProfileConfig> {
+  for (const c of profileChain(config)) {
+    if (await hasStored(c.profileName)) return c;
+  }
+  throw new UserError("No master credentials found", {
+    hints: [`none of ${profileChain(config).map((c) => `'${c.profileName}'`).join(", ")} has stored credentials; see \`aws-vault list\``],
+  });
+}
