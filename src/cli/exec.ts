@@ -6,6 +6,7 @@ import { childEnvironment, type ChildCredentialMode, describeCredentialVars } fr
 import type { CliContext } from "./context.ts";
 import { prefixed, runExport, validateExportOptions, type ExportFlags } from "./export.ts";
 import type { Session } from "./global.ts";
+import { helpMessage, startExecServer } from "./exec-server.ts";
 import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
 
 export interface ExecOptions extends CredentialFlags {
@@ -81,9 +82,6 @@ export async function runExec(o: ExecOptions, s: Session): Promise<number> {
   if (rt.env.AWS_VAULT) {
     throw new UserError("running in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force");
   }
-  if (o.ecsServer || o.ec2Server) {
-    throw new UserError("credential servers (--ecs-server, --ec2-server) are not available in this build yet");
-  }
   // Find the program before any STS call or MFA prompt is spent on it.
   const command = o.command ?? (rt.env.SHELL || (rt.platform === "win32" ? "cmd.exe" : "/bin/sh"));
   if (!rt.spawn.which(command)) throw new UserError(`exec: "${command}": executable file not found in $PATH`);
@@ -92,6 +90,15 @@ export async function runExec(o: ExecOptions, s: Session): Promise<number> {
     resolved = await resolveCredentials(s, o);
   } catch (e) {
     throw prefixed("Error getting temporary credentials", e);
+  }
+  if (o.ecsServer || o.ec2Server) {
+    const server = await startExecServer(o, s, resolved);
+    try {
+      if (o.command === undefined) helpMessage(rt, o, `Starting subshell ${command}, use \`exit\` to exit the subshell`);
+      return await runChild(rt, command, o.args, server.env);
+    } finally {
+      await server.close();
+    }
   }
   let credentials;
   try {

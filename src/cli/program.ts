@@ -6,7 +6,10 @@ import { registerClear } from "./clear.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
 import { registerList } from "./list.ts";
+import { registerProxy } from "./proxy.ts";
+import { registerLogin } from "./login.ts";
 import { registerRemove } from "./remove.ts";
+import { registerRotate } from "./rotate.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -31,8 +34,11 @@ export function buildProgram(ctx: CliContext): Command {
   registerAdd(program, ctx);
   registerList(program, ctx);
   registerRemove(program, ctx);
+  registerRotate(program, ctx);
   registerExec(program, ctx);
   registerExport(program, ctx);
   registerClear(program, ctx);
+  registerProxy(program, ctx);
+  registerLogin(program, ctx);
   return program;
 }

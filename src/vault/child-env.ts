@@ -25,7 +25,7 @@ const CONTAINER_VARS = [
 export type ChildCredentialMode =
   | { kind: "env"; credentials: Credentials }
   | { kind: "ecs"; url: string; token: string }
-  | { kind: "ec2" };
+  | { kind: "ec2"; url: string };
 
 export function childEnvironment(
   parent: Readonly<Record<string, string | undefined>>,
@@ -49,6 +49,10 @@ export function childEnvironment(
       delete env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI;
       env.AWS_CONTAINER_CREDENTIALS_FULL_URI = mode.url;
       env.AWS_CONTAINER_AUTHORIZATION_TOKEN = mode.token;
+    } else {
+      // Container credentials would win over IMDS in every SDK, and a disabled IMDS would ignore us.
+      for (const k of [...CONTAINER_VARS, "AWS_EC2_METADATA_DISABLED"]) delete env[k];
+      env.AWS_EC2_METADATA_SERVICE_ENDPOINT = mode.url;
     }
   }
   return env;
@@ -58,5 +62,5 @@ export function childEnvironment(
 export function describeCredentialVars(mode: ChildCredentialMode): string {
   if (mode.kind === "env") return "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CREDENTIAL_EXPIRATION";
   if (mode.kind === "ecs") return "AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN";
-  return "(none: the EC2 metadata endpoint serves them)";
+  return "AWS_EC2_METADATA_SERVICE_ENDPOINT";
 }

@@ -1,0 +1,175 @@
+// The ECS container-credentials server behind `exec --ecs-server` (aws-vault server/ecsserver.go,
+// §5.2): 127.0.0.1 on a random port, a random bearer-less token of 256 bits checked in constant
+// time, the profile's credentials on every path and AssumeRole results on /role-arn/<arn>.
+// Hardened beyond aws-vault: loopback peers only, a Host allow-list, Content-Type on success.
+import { isVaultError } from "../errors.ts";
+import { formatIso8601, goJsonObject } from "../util/go-format.ts";
+import { redact } from "../util/redact.ts";
+import { Secret } from "../util/secret.ts";
+import type { Credentials } from "../vault/credentials.ts";
+import type { CredentialsProvider } from "../vault/providers/provider.ts";
+import { type CachedCredentials, CredentialsCache } from "./credentials-cache.ts";
+import {
+  type Handler,
+  listenHttp,
+  type RequestLog,
+  requestPath,
+  secretMatcher,
+  sendJson,
+  withSecurityChecks,
+} from "./middleware.ts";
+
+/** 32 random bytes: 256 bits, above the 240 of aws-vault's 30-byte token. */
+const TOKEN_BYTES = 32;
+const ROLE_ARN_PREFIX = "/role-arn/";
+/** Distinct role ARNs kept (each with its own cache); the oldest is dropped beyond this. */
+const MAX_ROLE_CACHES = 64;
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/** SDKs need an Expiration; long-lived keys are described as valid for this long at a time. */
+export const LONG_LIVED_REPORTED_MS = 15 * 60 * 1000;
+
+export interface EcsServerOptions {
+  /** The profile's credentials (the same cached provider chain as `exec`). */
+  provider: CredentialsProvider;
+  /**
+   * Provider for /role-arn/<arn>: AssumeRole from `source`, the profile's credentials as this server
+   * holds them (so a role refresh does not refetch the profile's). Absent: the route answers 404.
+   */
+  roleProvider?: (roleArn: string, source: CredentialsProvider) => CredentialsProvider;
+  /** --lazy: fetch on the first request instead of at start-up (where a failure aborts). */
+  lazy: boolean;
+  now(): Date;
+  /** Refresh window (AWS_MIN_TTL). */
+  windowMs: number;
+  random(bytes: number): Uint8Array;
+  /** Request log, only under --debug. */
+  log: RequestLog;
+  /** Debug messages (refreshes). */
+  debug?: (message: string) => void;
+  /** Shown to the user when a refresh fails (e.g. MFA was needed and refused). */
+  onRefreshError?: (e: unknown) => void;
+  host?: string;
+  port?: number;
+}
+
+export interface EcsServer {
+  /** For AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:<port>` (no path, as aws-vault). */
+  readonly url: string;
+  readonly port: number;
+  /** For AWS_CONTAINER_AUTHORIZATION_TOKEN. */
+  readonly token: Secret;
+  close(): Promise<void>;
+}
+
+/** The success body: Go's json.Encoder over a map, so keys are alphabetical and a newline follows. */
+export function ecsCredentialsBody(c: Credentials, now: Date): string {
+  return `${goJsonObject([
+    ["AccessKeyId", c.accessKeyId],
+    ["Expiration", formatIso8601(servedExpiration(c, now))],
+    ["SecretAccessKey", c.secretAccessKey.reveal()],
+    ["Token", c.sessionToken?.reveal() ?? ""],
+  ])}\n`;
+}
+
+export function servedExpiration(c: Credentials, now: Date): Date {
+  return c.expiration ?? new Date(now.getTime() + LONG_LIVED_REPORTED_MS);
+}
+
+export function ecsErrorBody(message: string): string {
+  return `${goJsonObject([["Message", message]])}\n`;
+}
+
+/** An error's message as a server may show it: our own messages are safe; anything else is not shown. */
+export function safeErrorMessage(e: unknown): string {
+  return isVaultError(e) ? redact(e.message) : "internal error retrieving credentials";
+}
+
+export function randomToken(random: (bytes: number) => Uint8Array, bytes = TOKEN_BYTES): Secret {
+  return new Secret(Buffer.from(random(bytes)).toString("base64url"));
+}
+
+export function ecsHandler(o: EcsServerOptions, token: Secret, main: CredentialsCache): Handler {
+  const tokenOk = secretMatcher(token);
+  const roles = new Map<string, CredentialsCache>();
+  const bodies = new WeakMap<CachedCredentials, string>();
+  const cacheOpts = { now: o.now, windowMs: o.windowMs, ...(o.onRefreshError ? { onRefreshError: o.onRefreshError } : {}) };
+
+  const source: CredentialsProvider = {
+    kind: o.provider.kind,
+    retrieve: async () => (await main.get()).credentials,
+  };
+  const roleCache = (arn: string, make: NonNullable<EcsServerOptions["roleProvider"]>): CredentialsCache => {
+    let cache = roles.get(arn);
+    if (!cache) {
+      if (roles.size >= MAX_ROLE_CACHES) roles.delete(roles.keys().next().value as string);
+      cache = new CredentialsCache(make(arn, source), { ...cacheOpts, ...(o.debug ? { log: (m) => o.debug?.(`${arn}: ${m}`) } : {}) });
+      roles.set(arn, cache);
+    }
+    return cache;
+  };
+
+  return async (req, res) => {
+    if (!tokenOk(req.headers.authorization)) {
+      return sendJson(res, 403, ecsErrorBody("invalid Authorization token"), "application/json; charset=utf-8");
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("Allow", "GET, HEAD");
+      return sendJson(res, 405, ecsErrorBody("method not allowed"));
+    }
+    const path = requestPath(req);
+    let cache = main;
+    if (path.startsWith(ROLE_ARN_PREFIX)) {
+      if (!o.roleProvider) return sendJson(res, 404, ecsErrorBody("not found"));
+      let arn: string;
+      try {
+        arn = decodeURIComponent(path.slice(ROLE_ARN_PREFIX.length));
+      } catch {
+        arn = "";
+      }
+      if (!ROLE_ARN_PATTERN.test(arn)) return sendJson(res, 400, ecsErrorBody("invalid role ARN"));
+      cache = roleCache(arn, o.roleProvider);
+    }
+    let served: CachedCredentials;
+    try {
+      served = await cache.get();
+    } catch (e) {
+      return sendJson(res, 500, ecsErrorBody(safeErrorMessage(e)));
+    }
+    let body = bodies.get(served);
+    if (body === undefined) {
+      body = ecsCredentialsBody(served.credentials, o.now());
+      // Long-lived keys get a moving Expiration, so only temporary credentials are memoised.
+      if (served.credentials.expiration) bodies.set(served, body);
+    }
+    sendJson(res, 200, body);
+  };
+}
+
+/** Starts the server (fetching credentials first unless lazy) and returns where it listens. */
+export async function startEcsServer(o: EcsServerOptions): Promise<EcsServer> {
+  const token = randomToken(o.random);
+  // A failure of the eager fetch is the caller's error to report; later ones go to onRefreshError.
+  let started = false;
+  const main = new CredentialsCache(o.provider, {
+    now: o.now,
+    windowMs: o.windowMs,
+    onRefreshError: (e) => {
+      if (started) o.onRefreshError?.(e);
+    },
+    ...(o.debug ? { log: o.debug } : {}),
+  });
+  if (!o.lazy) await main.get();
+  started = true;
+  const host = o.host ?? "127.0.0.1";
+  let port = 0;
+  const server = await listenHttp(
+    withSecurityChecks(ecsHandler(o, token, main), {
+      allowHost: (h) => h === `127.0.0.1:${port}` || h === `localhost:${port}`,
+      log: o.log,
+    }),
+    host,
+    o.port ?? 0,
+  );
+  port = server.port;
+  return { url: `http://${host}:${port}`, port, token, close: () => server.close() };
+}

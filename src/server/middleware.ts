@@ -1,0 +1,168 @@
+// What every credential server (and the root proxy) shares: loopback-only peers, a Host allow-list
+// (DNS-rebinding defence), constant-time secret checks, a request log without headers, and a
+// listen/close pair that really releases the port.
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Secret } from "../util/secret.ts";
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** Writes one request-log line; undefined when --debug is off (so nothing is even formatted). */
+export type RequestLog = ((line: string) => void) | undefined;
+
+/** 127.0.0.0/8 and ::1, also in their IPv4-mapped IPv6 forms. */
+export function isLoopbackAddress(addr: string | undefined): boolean {
+  if (!addr) return false;
+  const a = addr.toLowerCase().startsWith("::ffff:") ? addr.slice(7) : addr;
+  if (a === "::1") return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
+  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+}
+
+/**
+ * A local peer: loopback, or a connection whose source is our own listening address (the root
+ * proxy on 169.254.169.254 sees local clients coming from that alias).
+ */
+export function isLocalPeer(req: IncomingMessage): boolean {
+  const { remoteAddress, localAddress } = req.socket;
+  return isLoopbackAddress(remoteAddress) || (remoteAddress !== undefined && remoteAddress === localAddress);
+}
+
+/**
+ * Compares a presented secret with the expected one in constant time. Both sides are hashed first,
+ * so the comparison runs on equal-length buffers and leaks neither content nor length.
+ */
+export function secretMatcher(expected: Secret): (presented: string | string[] | undefined) => boolean {
+  const want = createHash("sha256").update(expected.reveal(), "utf8").digest();
+  return (presented) => {
+    if (typeof presented !== "string" || presented.length === 0) return false;
+    const got = createHash("sha256").update(presented, "utf8").digest();
+    return timingSafeEqual(got, want);
+  };
+}
+
+/** Attacker-controlled text made safe to quote in a text/plain body or a log line. */
+export function printable(text: string, max = 200): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+const BASE_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Cache-Control": "no-store",
+};
+
+export function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    ...BASE_HEADERS,
+    "Content-Type": "text/plain; charset=utf-8",
+    "Content-Length": String(Buffer.byteLength(body)),
+    ...headers,
+  });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: string, contentType = "application/json"): void {
+  res.writeHead(status, {
+    ...BASE_HEADERS,
+    "Content-Type": contentType,
+    "Content-Length": String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+/** The path of a request URL without its query string. */
+export function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+export interface SecurityOptions {
+  /** Whether this Host header value names our listener (already lower-cased). */
+  allowHost(host: string, req: IncomingMessage): boolean;
+  log: RequestLog;
+}
+
+/**
+ * aws-vault's withSecurityChecks, for both servers: the peer must be local (401 `Access denied from
+ * non-localhost address`) and the Host header must name our listener (401 `Access denied for host
+ * '<host>'`), which stops a browser page that rebinds its DNS name to 127.0.0.1. Logs method, path
+ * and status only; never headers. A handler that throws answers 500 without details.
+ */
+export function withSecurityChecks(handler: Handler, opts: SecurityOptions): Handler {
+  const { log } = opts;
+  return (req, res) => {
+    if (log) {
+      res.once("finish", () => log(`http: ${req.method ?? "?"} ${printable(requestPath(req))} ${res.statusCode}`));
+    }
+    if (!isLocalPeer(req)) return sendText(res, 401, "Access denied from non-localhost address\n");
+    const host = (req.headers.host ?? "").toLowerCase();
+    if (!host || !opts.allowHost(host, req)) {
+      return sendText(res, 401, `Access denied for host '${printable(req.headers.host ?? "", 100)}'\n`);
+    }
+    let result: void | Promise<void>;
+    try {
+      result = handler(req, res);
+    } catch {
+      return internalError(res);
+    }
+    if (result) result.catch(() => internalError(res));
+  };
+}
+
+function internalError(res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendText(res, 500, "internal error\n");
+}
+
+/** A listening HTTP server whose close() also drops keep-alive connections, so the port is free at once. */
+export interface LoopbackServer {
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (port 0 = random). Rejects with the listen error (EADDRINUSE, EACCES...). */
+export async function listenHttp(handler: Handler, host: string, port: number): Promise<LoopbackServer> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void handler(req, res));
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  // A malformed request gets a plain 400 and never reaches a handler.
+  server.on("clientError", (_err, socket: Socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once("error", onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  if (addr === null || typeof addr === "string") throw new Error("server has no TCP address");
+  let closing: Promise<void> | undefined;
+  return {
+    port: addr.port,
+    host,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,173 @@
+// Server hygiene shared by the ECS and EC2 servers and the proxy: loopback peers, the Host
+// allow-list, constant-time secrets, a request log without headers, and ports that really close.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { connect } from "node:net";
+import { describe, expect, it } from "vitest";
+import {
+  isLoopbackAddress,
+  listenHttp,
+  printable,
+  secretMatcher,
+  withSecurityChecks,
+} from "../../src/server/middleware.ts";
+import { Secret } from "../../src/util/secret.ts";
+
+function get(port: number, path: string, headers: Record<string, string> = {}, agent: http.Agent | false = false) {
+  return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path, headers, agent }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.once("connect", () => (s.destroy(), resolve(false)));
+    s.once("error", () => resolve(true));
+  });
+}
+
+/** A fake request/response pair for peers we cannot produce over real loopback sockets. */
+function fakeExchange(remoteAddress: string, host = "127.0.0.1:1") {
+  const req = { method: "GET", url: "/x?secret=1", headers: { host, authorization: "tok" }, socket: { remoteAddress, localAddress: "127.0.0.1" } };
+  const res = {
+    statusCode: 200,
+    body: "",
+    headers: {} as Record<string, string>,
+    headersSent: false,
+    listeners: [] as Array<() => void>,
+    once(_e: string, f: () => void) {
+      this.listeners.push(f);
+      return this;
+    },
+    writeHead(status: number, headers: Record<string, string>) {
+      this.statusCode = status;
+      this.headers = headers;
+      this.headersSent = true;
+      return this;
+    },
+    end(body: string) {
+      this.body = body;
+      for (const f of this.listeners) f();
+    },
+  };
+  return { req: req as unknown as IncomingMessage, res: res as unknown as ServerResponse & { body: string; headers: Record<string, string> } };
+}
+
+describe("isLoopbackAddress", () => {
+  it.each([
+    ["127.0.0.1", true],
+    ["127.1.2.3", true],
+    ["::1", true],
+    ["::ffff:127.0.0.1", true],
+    ["::FFFF:127.0.0.9", true],
+    ["10.0.0.1", false],
+    ["169.254.169.254", false],
+    ["128.0.0.1", false],
+    ["127.0.0.256", false],
+    ["::ffff:10.0.0.1", false],
+    ["", false],
+    [undefined, false],
+  ])("%s -> %s", (addr, expected) => {
+    expect(isLoopbackAddress(addr)).toBe(expected);
+  });
+});
+
+describe("secretMatcher", () => {
+  const matches = secretMatcher(new Secret("correct-horse-battery-staple"));
+  it("accepts exactly the secret, whatever the length of a wrong one", () => {
+    expect(matches("correct-horse-battery-staple")).toBe(true);
+    expect(matches("correct-horse-battery-stapl")).toBe(false);
+    expect(matches("correct-horse-battery-staplee")).toBe(false);
+    expect(matches("x")).toBe(false);
+    expect(matches("")).toBe(false);
+    expect(matches(undefined)).toBe(false);
+    expect(matches(["correct-horse-battery-staple"])).toBe(false);
+  });
+});
+
+describe("printable", () => {
+  it("replaces control and non-ASCII characters and truncates", () => {
+    expect(printable("evil\u0000.example\u00e9<b>")).toBe("evil?.example?<b>");
+    expect(printable("a".repeat(300), 10)).toBe(`${"a".repeat(10)}...`);
+  });
+});
+
+describe("withSecurityChecks", () => {
+  it("rejects peers that are not loopback with 401, before the Host check or the handler", () => {
+    let called = false;
+    const h = withSecurityChecks(() => void (called = true), { allowHost: () => true, log: undefined });
+    const { req, res } = fakeExchange("192.168.1.20");
+    void h(req, res);
+    expect(res.statusCode).toBe(401);
+    expect(res.body).toBe("Access denied from non-localhost address\n");
+    expect(called).toBe(false);
+  });
+
+  it("answers 401 for a foreign Host as text/plain with the host made printable; logs method, path, status only", () => {
+    const lines: string[] = [];
+    const h = withSecurityChecks(() => undefined, { allowHost: (host) => host === "127.0.0.1:1", log: (l) => lines.push(l) });
+    const { req, res } = fakeExchange("127.0.0.1", "<script>evil.example\u0007");
+    void h(req, res);
+    expect(res.statusCode).toBe(401);
+    expect(res.headers["Content-Type"]).toBe("text/plain; charset=utf-8");
+    expect(res.headers["X-Content-Type-Options"]).toBe("nosniff");
+    expect(res.body).toBe("Access denied for host '<script>evil.example?'\n");
+    expect(lines).toEqual(["http: GET /x 401"]);
+  });
+
+  it("serves real requests: Host matching is exact, a throwing handler gives a bare 500, the log has no headers", async () => {
+    const lines: string[] = [];
+    let port = 0;
+    const server = await listenHttp(
+      withSecurityChecks(
+        (req, res) => {
+          if (req.url === "/boom") throw new Error("secret detail");
+          res.end("ok");
+        },
+        { allowHost: (h) => h === `127.0.0.1:${port}`, log: (l) => lines.push(l) },
+      ),
+      "127.0.0.1",
+      0,
+    );
+    port = server.port;
+    try {
+      expect((await get(port, "/a?token=zzz", { Authorization: "hunter2" })).body).toBe("ok");
+      expect((await get(port, "/", { Host: `127.0.0.1:${port + 1}` })).status).toBe(401);
+      expect((await get(port, "/", { Host: `LOCALHOST:${port}` })).status).toBe(401);
+      const boom = await get(port, "/boom");
+      expect([boom.status, boom.body]).toEqual([500, "internal error\n"]);
+      expect(lines).toEqual(["http: GET /a 200", "http: GET / 401", "http: GET / 401", "http: GET /boom 500"]);
+      expect(lines.join("\n")).not.toMatch(/hunter2|zzz/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("listenHttp", () => {
+  it("close() frees the port at once, even with an idle keep-alive connection open", async () => {
+    const server = await listenHttp((_req, res) => void res.end("hi"), "127.0.0.1", 0);
+    const agent = new http.Agent({ keepAlive: true });
+    expect((await get(server.port, "/", {}, agent)).body).toBe("hi");
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await refused(server.port)).toBe(true);
+    agent.destroy();
+  });
+
+  it("reports a busy port as the listen error", async () => {
+    const a = await listenHttp((_req, res) => void res.end(), "127.0.0.1", 0);
+    try {
+      await expect(listenHttp((_req, res) => void res.end(), "127.0.0.1", a.port)).rejects.toMatchObject({ code: "EADDRINUSE" });
+    } finally {
+      await a.close();
+    }
+  });
+});
