@@ -117,12 +117,17 @@ export class Session {
         now: () => rt.now(),
         random: (n) => rt.random(n),
         log: (m) => rt.log.debug(m),
+        env: rt.env,
+        homedir: rt.homedir,
+        spawn: rt.spawn,
+        notice: (m) => rt.stderr.write(`aws-vault: ${m}\n`),
       },
       available,
     );
   }
 }
 
+/** Any backend name aws-vault knows, available here or not (the rest are usage errors). */
 function isKnownBackend(name: string): boolean {
   return ["wincred", "keychain", "secret-service", "kwallet", "keyctl", "pass", "file"].includes(name);
 }

@@ -6,8 +6,9 @@ import { registerClear } from "./clear.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
 import { registerList } from "./list.ts";
-import { registerProxy } from "./proxy.ts";
 import { registerLogin } from "./login.ts";
+import { registerMigrateBackend } from "./migrate-backend.ts";
+import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
 
@@ -31,14 +32,16 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.rt.stderr.write(s),
       outputError: () => undefined,
     });
+  // aws-vault's help order, then the commands it does not have.
   registerAdd(program, ctx);
-  registerList(program, ctx);
   registerRemove(program, ctx);
+  registerList(program, ctx);
   registerRotate(program, ctx);
   registerExec(program, ctx);
   registerExport(program, ctx);
   registerClear(program, ctx);
-  registerProxy(program, ctx);
   registerLogin(program, ctx);
+  registerProxy(program, ctx);
+  registerMigrateBackend(program, ctx);
   return program;
 }

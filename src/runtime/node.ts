@@ -160,6 +160,8 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
       let stderr = "";
       child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
       child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      // A child may exit without reading its input; that is its answer, not our crash (EPIPE).
+      child.stdin?.on("error", () => undefined);
       if (opts.input !== undefined) child.stdin?.end(opts.input);
       const timer =
         opts.timeoutMs !== undefined
