@@ -8,6 +8,7 @@
 //   { id, what, kind: "process", args: (fx) => [...argv after the binary], check: (result, fx) => errorString|undefined }
 // Other kinds (e.g. a future credential-server case reporting requests/s with p50/p99 latency) get their own
 // runner in RUNNERS; each runner returns rows { case, artifact, kind, ...metrics } that land in the JSON file.
+import { benchServers, printServerTable } from "./servers.mjs";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,6 +29,7 @@ const flag = (name, dflt) => {
   return n;
 };
 const RUNS = Math.max(1, flag("--runs", 20));
+const SERVER_REQUESTS = Math.max(100, flag("--server-requests", 10_000));
 const WARMUP = flag("--warmup", 3);
 
 const ARTIFACTS = [
@@ -241,6 +243,12 @@ try {
   }
   console.log(`aws-vault benchmark: ${RUNS} runs (+${WARMUP} warm-up) per row, interleaved round-robin; wall time per process\n`);
   printTable(rows.filter((r) => r.kind === "process")); // other kinds print their own tables
+  if (!args.includes("--no-servers")) {
+    console.log(`\ncredential server (exec --ecs-server): ${SERVER_REQUESTS} requests from 50 concurrent keep-alive clients\n`);
+    const serverRows = await benchServers({ requests: SERVER_REQUESTS, clients: 50 });
+    printServerTable(serverRows);
+    rows.push(...serverRows.map((r) => ({ kind: "server", ...r })));
+  }
   const out = join(root, "bench/results/latest.json");
   mkdirSync(join(root, "bench/results"), { recursive: true });
   const meta = {

@@ -1,4 +1,5 @@
-// The SSO OIDC adapter over @aws-sdk/client-sso-oidc (device authorization flow). Loaded only through clients.ts.
+// The SSO OIDC adapter over @aws-sdk/client-sso-oidc (the device authorization grant). Loaded only
+// through clients.ts. Every call is unsigned; the client id and secret travel in the body.
 import {
   CreateTokenCommand,
   RegisterClientCommand,
@@ -6,9 +7,13 @@ import {
   StartDeviceAuthorizationCommand,
 } from "@aws-sdk/client-sso-oidc";
 import { Secret } from "../util/secret.ts";
-import type { ClientOptions, SsoOidcApi } from "./types.ts";
+import type { ClientOptions, DeviceAuthorization, OidcClientRegistration, OidcToken, SsoOidcApi } from "./types.ts";
 
-const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+export const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
+
+function incomplete(call: string, field: string): Error {
+  return new Error(`SSO OIDC ${call} returned no ${field}`);
+}
 
 export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidcApi {
   const client = new SSOOIDCClient({
@@ -17,48 +22,49 @@ export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidc
     maxAttempts: 3,
   });
   return {
-    async registerClient(p) {
+    async registerClient({ clientName, clientType, scopes }): Promise<OidcClientRegistration> {
       const out = await client.send(
-        new RegisterClientCommand({ clientName: p.clientName, clientType: p.clientType, ...(p.scopes?.length ? { scopes: p.scopes } : {}) }),
+        new RegisterClientCommand({ clientName, clientType, ...(scopes?.length ? { scopes } : {}) }),
       );
-      if (!out.clientId || !out.clientSecret) throw new Error("SSO OIDC returned no client registration");
+      if (!out.clientId) throw incomplete("RegisterClient", "clientId");
+      if (!out.clientSecret) throw incomplete("RegisterClient", "clientSecret");
       return {
         clientId: out.clientId,
         clientSecret: new Secret(out.clientSecret),
-        ...(out.clientSecretExpiresAt ? { clientSecretExpiresAt: new Date(out.clientSecretExpiresAt * 1000) } : {}),
+        ...(typeof out.clientSecretExpiresAt === "number" ? { clientSecretExpiresAt: new Date(out.clientSecretExpiresAt * 1000) } : {}),
       };
     },
-    async startDeviceAuthorization(p) {
+
+    async startDeviceAuthorization({ client: reg, startUrl }): Promise<DeviceAuthorization> {
       const out = await client.send(
-        new StartDeviceAuthorizationCommand({
-          clientId: p.client.clientId,
-          clientSecret: p.client.clientSecret.reveal(),
-          startUrl: p.startUrl,
-        }),
+        new StartDeviceAuthorizationCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret.reveal(), startUrl }),
       );
-      if (!out.deviceCode || !out.verificationUri) throw new Error("SSO OIDC returned no device authorization");
+      if (!out.deviceCode) throw incomplete("StartDeviceAuthorization", "deviceCode");
+      if (!out.verificationUri && !out.verificationUriComplete) throw incomplete("StartDeviceAuthorization", "verificationUri");
       return {
         deviceCode: new Secret(out.deviceCode),
         userCode: out.userCode ?? "",
-        verificationUri: out.verificationUri,
-        verificationUriComplete: out.verificationUriComplete ?? out.verificationUri,
-        expiresInSeconds: out.expiresIn ?? 600,
-        intervalSeconds: out.interval ?? 5,
+        verificationUri: out.verificationUri ?? out.verificationUriComplete ?? "",
+        verificationUriComplete: out.verificationUriComplete ?? out.verificationUri ?? "",
+        expiresInSeconds: out.expiresIn ?? 0,
+        intervalSeconds: out.interval ?? 0,
       };
     },
-    async createToken(p) {
+
+    async createToken({ client: reg, deviceCode }): Promise<OidcToken> {
       const out = await client.send(
         new CreateTokenCommand({
-          clientId: p.client.clientId,
-          clientSecret: p.client.clientSecret.reveal(),
-          deviceCode: p.deviceCode.reveal(),
-          grantType: DEVICE_CODE_GRANT,
+          clientId: reg.clientId,
+          clientSecret: reg.clientSecret.reveal(),
+          grantType: DEVICE_CODE_GRANT_TYPE,
+          deviceCode: deviceCode.reveal(),
         }),
       );
-      if (!out.accessToken) throw new Error("SSO OIDC returned no access token");
+      if (!out.accessToken) throw incomplete("CreateToken", "accessToken");
+      if (typeof out.expiresIn !== "number") throw incomplete("CreateToken", "expiresIn");
       return {
         accessToken: new Secret(out.accessToken),
-        expiresInSeconds: out.expiresIn ?? 0,
+        expiresInSeconds: out.expiresIn,
         tokenType: out.tokenType ?? "Bearer",
         ...(out.refreshToken ? { refreshToken: new Secret(out.refreshToken) } : {}),
       };

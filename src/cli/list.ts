@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { formatGoDuration } from "../util/duration.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
-import { isOidcKey, type SessionKey } from "../vault/session-key.ts";
+import type { ConfigFile } from "../vault/config/loader.ts";
+import { OidcTokenStore, profileSsoStartUrl } from "../vault/oidc-store.ts";
+import type { SessionKey } from "../vault/session-key.ts";
 import { SessionStore } from "../vault/session-store.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
@@ -37,6 +39,24 @@ export function sessionLabel(s: SessionKey, now: Date): string {
   return `${s.type}:${formatGoDuration(truncated)}`;
 }
 
+/**
+ * ByteNess's OIDC label: `oidc:<sso-session name>` when an [sso-session] has the token's start URL
+ * (the first in file order), else `oidc:<host of the start URL>`. No time left is shown: that would
+ * mean reading (and on macOS, unlocking) every token.
+ */
+export function oidcLabel(config: ConfigFile, startUrl: string): string {
+  for (const section of config.document.sections) {
+    if (section.kind === "sso-session" && section.values["sso_start_url"] === startUrl) return `oidc:${section.name}`;
+  }
+  let host = "";
+  try {
+    host = new URL(startUrl).host;
+  } catch {
+    // not a URL: show it as it is
+  }
+  return `oidc:${host || startUrl}`;
+}
+
 /** Go text/tabwriter with minwidth 25, padding 2, every cell tab-terminated (so lines keep trailing spaces). */
 export function renderTable(rows: string[][]): string {
   const widths: number[] = [];
@@ -64,9 +84,11 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
     return 0;
   }
   const sessions = await new SessionStore(keyring, () => now).list();
-  const oidcLabels = (await keyring.keys()).filter(isOidcKey);
+  // Token labels come from key names only: listing never reads or decrypts a token.
+  const tokenUrls = await new OidcTokenStore(keyring, () => now).startUrls();
+  const tokenLabels = new Map(tokenUrls.map((url) => [url, oidcLabel(config, url)]));
   if (o.sessions) {
-    for (const label of oidcLabels) rt.stdout.write(`${label}\n`);
+    for (const label of tokenLabels.values()) rt.stdout.write(`${label}\n`);
     for (const { session } of sessions) rt.stdout.write(`${sessionLabel(session, now)}\n`);
     return 0;
   }
@@ -76,18 +98,27 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
     ["=======", "===========", "========"],
   ];
   const shownSessions = new Set<string>();
+  const shownTokens = new Set<string>();
   for (const name of profileNames) {
-    const labels = sessions
-      .filter(({ session }) => session.profileName === name)
-      .map(({ key, session }) => {
-        shownSessions.add(key);
-        return sessionLabel(session, now);
-      });
+    const labels: string[] = [];
+    // The token this profile's SSO config uses (aws-vault never shows it: its `Has` bug, §16 item 3).
+    const startUrl = tokenLabels.size ? profileSsoStartUrl(config, name, rt.env) : undefined;
+    const tokenLabel = startUrl === undefined ? undefined : tokenLabels.get(startUrl);
+    if (startUrl !== undefined && tokenLabel !== undefined) {
+      shownTokens.add(startUrl);
+      labels.push(tokenLabel);
+    }
+    for (const { key, session } of sessions) {
+      if (session.profileName !== name) continue;
+      shownSessions.add(key);
+      labels.push(sessionLabel(session, now));
+    }
     rows.push([name, credentialNames.includes(name) ? name : "-", labels.length ? labels.join(", ") : "-"]);
   }
   for (const name of credentialNames) if (!profileNames.includes(name)) rows.push(["-", name, "-"]);
+  // Then everything not shown yet, tokens first (aws-vault's order).
+  for (const [url, label] of tokenLabels) if (!shownTokens.has(url)) rows.push(["-", "-", label]);
   for (const { key, session } of sessions) if (!shownSessions.has(key)) rows.push(["-", "-", sessionLabel(session, now)]);
-  for (const label of oidcLabels) rows.push(["-", "-", label]);
   rt.stdout.write(renderTable(rows));
   return 0;
 }

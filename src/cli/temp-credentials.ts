@@ -66,6 +66,8 @@ export async function resolveCredentials(
       return mfaTokenProvider(rt, { mfaToken: f.mfaToken, mfaProcess, promptMethod })(serial);
     },
     stsEndpoint: (hop) => serviceEndpoint(file, hop, "sts", rt.env) ?? legacyStsEndpoint(hop.region, hop.stsRegionalEndpoints),
+    ssoEndpoint: (hop) => serviceEndpoint(file, hop, "sso", rt.env),
+    oidcEndpoint: (hop) => serviceEndpoint(file, hop, "sso_oidc", rt.env),
     minTtlMs: tryParseGoDuration(rt.env.AWS_MIN_TTL ?? "") ?? DEFAULT_MIN_TTL_MS,
     lockDir: join(rt.homedir, ".awsvault", "locks"),
   };

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { KeyringError, WrongPassphraseError } from "../errors.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { withFileLock } from "../util/lock.ts";
 import { maskKeyId } from "../util/redact.ts";
@@ -53,8 +54,19 @@ export function cachedSessionProvider(
     return cached.credentials;
   };
 
+  const cachedSession = async (): Promise<CachedSession | undefined> => {
+    try {
+      return await store.get(lookup);
+    } catch (e) {
+      // Like aws-vault, an unreadable cached session is a miss: it is fetched again and replaced.
+      if (!(e instanceof KeyringError) || e instanceof WrongPassphraseError) throw e;
+      log(`cached session for ${lookup.profileName} is unreadable (${e.message}): refreshing`);
+      return undefined;
+    }
+  };
+
   const fetchShared = async (): Promise<Credentials> => {
-    const hit = await usable(await store.get(lookup));
+    const hit = await usable(await cachedSession());
     if (hit) return hit;
     await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
     const lockName = createHash("sha256")
@@ -65,7 +77,7 @@ export function cachedSessionProvider(
       join(deps.lockDir, `${lockName}.lock`),
       async () => {
         // Another invocation may have refreshed the session while we waited for the lock.
-        const fresh = await usable(await store.get(lookup));
+        const fresh = await usable(await cachedSession());
         if (fresh) return fresh;
         const creds = await inner.retrieve();
         await store.set(lookup, creds);

@@ -8,16 +8,23 @@ import {
   DEFAULT_SESSION_DURATION,
   getSessionTokenDuration,
   hasMfaSerial,
+  isChained,
   type ProfileConfig,
   ROLE_CHAINING_MAXIMUM_DURATION,
 } from "./config/profile.ts";
 import { cachedSessionProvider } from "./cached-session.ts";
 import { CredentialStore } from "./credential-store.ts";
 import { assumeRoleProvider } from "./providers/assume-role.ts";
+import { cacheTemporaryOnly, credentialProcessProvider } from "./providers/credential-process.ts";
 import { masterCredentialsProvider } from "./providers/master.ts";
-import { type CredentialsProvider, unwrap, type VaultDeps } from "./providers/provider.ts";
+import { type CredentialsProvider, type ProviderKind, unwrap, type VaultDeps } from "./providers/provider.ts";
 import { sessionTokenProvider } from "./providers/session-token.ts";
+import { ssoRoleProvider } from "./providers/sso-role.ts";
+import { webIdentityProvider } from "./providers/web-identity.ts";
 import type { SessionType } from "./session-key.ts";
+
+/** Providers whose credentials are role sessions: assuming a role from them is role chaining (at most 1h). */
+const ROLE_SESSION_KINDS: ReadonlySet<ProviderKind> = new Set<ProviderKind>(["assume-role", "web-identity", "sso"]);
 
 export interface ResolveOptions {
   /** --no-session: no GetSessionToken anywhere in the chain. */
@@ -50,33 +57,45 @@ export class ProviderResolver {
     if (hasStored || c.sourceProfile) return this.#sourceCredentialsWithSession(c, hasStored);
     if (c.ssoStartUrl) {
       this.#log(`profile ${c.profileName}: using SSO role credentials`);
-      throw new CredentialsError(`profile ${c.profileName}: SSO (sso_start_url) profiles are not supported by this build yet`);
+      const provider = ssoRoleProvider(this.deps, c, { cacheToken: !this.opts.disableCache });
+      // The session is keyed with the start URL in the MFA slot; SSO has no duration to ask for.
+      return this.#cached("sso.GetRoleCredentials", { ...c, mfaSerial: c.ssoStartUrl }, provider, undefined);
     }
     if (c.webIdentityTokenFile || c.webIdentityTokenProcess) {
       this.#log(`profile ${c.profileName}: using web identity`);
-      throw new CredentialsError(`profile ${c.profileName}: web identity profiles are not supported by this build yet`);
+      const durationMs = c.assumeRoleDuration ?? DEFAULT_SESSION_DURATION;
+      const provider = webIdentityProvider(this.deps, c, { durationMs });
+      return this.#cached("sts.AssumeRoleWithWebIdentity", { ...c, mfaSerial: undefined }, provider, durationMs);
     }
     if (c.credentialProcess) {
       this.#log(`profile ${c.profileName}: using credential process`);
-      throw new CredentialsError(`profile ${c.profileName}: credential_process profiles are not supported by this build yet`);
+      const provider = credentialProcessProvider(this.deps, c);
+      if (this.opts.disableCache) return provider;
+      // Only temporary credentials are cached; long-lived keys from the process are not stored.
+      return cacheTemporaryOnly(provider, (inner) => this.#cached("credential_process", { ...c, mfaSerial: undefined }, inner, undefined));
     }
     throw new CredentialsError(`profile ${c.profileName}: credentials missing`, {
       hints: [`store keys with \`aws-vault add ${c.profileName}\`, or give the profile a source_profile, SSO or credential_process`],
     });
   }
 
+  /**
+   * Wraps a hop in the session cache. `durationMs` is the duration this hop asks for when --duration
+   * sets it; a cached session must then cover it. Hops whose duration --duration does not set (the
+   * chained GetSessionToken) pass undefined and take any unexpired session, as aws-vault does.
+   */
   #cached(
     type: SessionType,
     c: ProfileConfig,
     inner: CredentialsProvider,
-    durationMs: number,
+    durationMs: number | undefined,
   ): CredentialsProvider {
     if (this.opts.disableCache) return inner;
     return cachedSessionProvider(
       this.deps,
       { type, profileName: c.profileName, mfaSerial: c.mfaSerial ?? "" },
       inner,
-      this.opts.explicitDuration ? { requiredDurationMs: durationMs } : {},
+      this.opts.explicitDuration && durationMs !== undefined ? { requiredDurationMs: durationMs } : {},
     );
   }
 
@@ -98,7 +117,7 @@ export class ProviderResolver {
         `profile ${c.profileName}: using AssumeRole ${mfaChained ? "(chained MFA)" : hop.mfaSerial ? "(with MFA)" : ""}`.trimEnd(),
       );
       let durationMs = c.assumeRoleDuration ?? DEFAULT_SESSION_DURATION;
-      if (unwrap(source).kind === "assume-role" && durationMs > ROLE_CHAINING_MAXIMUM_DURATION) {
+      if (ROLE_SESSION_KINDS.has(unwrap(source).kind) && durationMs > ROLE_CHAINING_MAXIMUM_DURATION) {
         this.#log(
           `profile ${c.profileName}: capping AssumeRole duration from ${formatGoDuration(durationMs)} to AWS maximum ${formatGoDuration(ROLE_CHAINING_MAXIMUM_DURATION)} for role chaining`,
         );
@@ -114,7 +133,9 @@ export class ProviderResolver {
       if (ok) {
         this.#chainedMfa = c.mfaSerial ?? "";
         this.#log(`profile ${c.profileName}: using GetSessionToken ${c.mfaSerial ? "(with MFA)" : ""}`.trimEnd());
-        return this.#cached("sts.GetSessionToken", c, sessionTokenProvider(this.deps, c, source), getSessionTokenDuration(c));
+        // --duration sets the duration of a target's own session, not of the 8h session a role is chained from.
+        const requested = isChained(c) ? undefined : getSessionTokenDuration(c);
+        return this.#cached("sts.GetSessionToken", c, sessionTokenProvider(this.deps, c, source), requested);
       }
       this.#log(`profile ${c.profileName}: skipping GetSessionToken because ${reason}`);
     }

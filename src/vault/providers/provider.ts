@@ -32,6 +32,9 @@ export interface VaultDeps {
   mfaToken: (serial: string, mfaProcess?: string) => Promise<Secret>;
   /** STS endpoint override for a hop (AWS_ENDPOINT_URL*, endpoint_url, legacy global endpoint). */
   stsEndpoint: (hop: ProfileConfig) => string | undefined;
+  /** SSO portal and SSO OIDC endpoint overrides for a hop (AWS_ENDPOINT_URL_SSO / _SSO_OIDC, services, endpoint_url). */
+  ssoEndpoint?: (hop: ProfileConfig) => string | undefined;
+  oidcEndpoint?: (hop: ProfileConfig) => string | undefined;
   /** Cached sessions are refreshed when they have less than this left (AWS_MIN_TTL, default 5m). */
   minTtlMs: number;
   /** Folder for the cross-process locks that make concurrent invocations share one STS call. */
