@@ -1,10 +1,14 @@
 // Prompts on the controlling terminal (/dev/tty), even when stdin/stdout are redirected.
 import { UserError } from "../errors.ts";
-import type { Runtime } from "../runtime/runtime.ts";
+import type { Runtime, Tty } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 
 async function readFromTty(rt: Runtime, message: string, echo: boolean): Promise<string> {
-  const tty = rt.openTty();
+  return readLineFrom(rt.openTty(), message, echo);
+}
+
+/** Writes the prompt, reads a line and closes the tty. */
+async function readLineFrom(tty: Tty, message: string, echo: boolean): Promise<string> {
   try {
     tty.write(message);
     return await tty.readLine({ echo });
@@ -15,7 +19,17 @@ async function readFromTty(rt: Runtime, message: string, echo: boolean): Promise
 
 /** The `terminal` MFA driver: reads the code with echo on, as aws-vault does. */
 export async function terminalMfaPrompt(rt: Runtime, message: string): Promise<Secret> {
-  const code = (await readFromTty(rt, message, true)).trim();
+  let tty: Tty;
+  try {
+    tty = rt.openTty();
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw new UserError(`cannot ask for the MFA code: ${e.message}`, {
+      hints: ["without a terminal, pass the code with --mfa-token or set mfa_process in the profile", ...e.hints],
+      cause: e,
+    });
+  }
+  const code = (await readLineFrom(tty, message, true)).trim();
   if (code === "") throw new UserError("no MFA code entered");
   return new Secret(code);
 }

@@ -1,10 +1,11 @@
 // The production Runtime: the only module that touches `process`.
 import { spawn as nodeSpawn, type StdioOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, openSync, closeSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, read, statSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, isAbsolute, join } from "node:path";
-import { ReadStream, WriteStream } from "node:tty";
+import { StringDecoder } from "node:string_decoder";
+import { ReadStream } from "node:tty";
 import { CancelledError, UserError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
 import type {
@@ -53,87 +54,93 @@ function whichOnPath(cmd: string, env: Record<string, string | undefined>): stri
   return undefined;
 }
 
-function openTtyFds(): { fd: number; input: ReadStream; output: WriteStream } {
-  let fd: number;
+function openDevTty(flags: string): number {
   try {
-    fd = openSync("/dev/tty", "r+");
+    return openSync("/dev/tty", flags);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`open /dev/tty: ${code === "ENXIO" ? "no such device or address" : (e as Error).message}`, {
       hints: ["no terminal is available to prompt on; pass the value another way (see --help)"],
     });
   }
-  return { fd, input: new ReadStream(fd), output: new WriteStream(fd) };
 }
 
+function readTty(fd: number, buf: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, buf.length, null, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/**
+ * The controlling terminal, in raw mode from open to close, so the prompt appears only once
+ * keystrokes can no longer be echoed or turned into signals by the terminal itself. Reads and
+ * writes use a plain blocking fd (fs.read on the thread pool), so nothing keeps reading the
+ * terminal after close and the program exec starts gets every keystroke. A tty.ReadStream on a
+ * second fd only switches raw mode and is never read: tty streams keep reading after pause() (and
+ * in Bun after destroy()), which swallowed the next prompt's or the child's input.
+ */
 class DevTty implements Tty {
-  readonly #in: ReadStream;
-  readonly #out: WriteStream;
+  readonly #fd: number;
+  readonly #mode: ReadStream;
   constructor() {
-    const t = openTtyFds();
-    this.#in = t.input;
-    this.#out = t.output;
+    this.#fd = openDevTty("r+");
+    try {
+      this.#mode = new ReadStream(openDevTty("r"));
+      this.#mode.setRawMode(true);
+    } catch (e) {
+      closeSync(this.#fd);
+      throw e;
+    }
   }
   write(text: string): void {
-    this.#out.write(text);
+    writeSync(this.#fd, text);
   }
-  readLine(opts: { echo: boolean }): Promise<string> {
-    const input = this.#in;
-    const out = this.#out;
-    return new Promise((resolve, reject) => {
-      let line = "";
-      input.setRawMode(true);
-      input.setEncoding("utf8");
-      const done = (err: Error | null) => {
-        input.off("data", onData);
-        input.setRawMode(false);
-        input.pause();
-        out.write("\n");
-        if (err) reject(err);
-        else resolve(line);
-      };
-      const onData = (chunk: string) => {
-        for (const ch of chunk) {
-          if (ch === "\r" || ch === "\n") return done(null);
-          if (ch === "\u0003") return done(new CancelledError());
+  async readLine(opts: { echo: boolean }): Promise<string> {
+    const echo = (text: string) => {
+      if (opts.echo) this.write(text);
+    };
+    const decoder = new StringDecoder("utf8");
+    const buf = Buffer.alloc(256);
+    let line = "";
+    try {
+      for (;;) {
+        const n = await readTty(this.#fd, buf);
+        if (n === 0) throw new CancelledError();
+        for (const ch of decoder.write(buf.subarray(0, n))) {
+          if (ch === "\r" || ch === "\n") return line;
+          if (ch === "\u0003") throw new CancelledError();
           if (ch === "\u0004") {
-            if (line.length === 0) return done(new CancelledError());
+            if (line.length === 0) throw new CancelledError();
             continue;
           }
           if (ch === "\u007f" || ch === "\b") {
             if (line.length > 0) {
               line = line.slice(0, -1);
-              if (opts.echo) out.write("\b \b");
+              echo("\b \b");
             }
             continue;
           }
           if (ch === "\u0015") {
             // Ctrl-U: clear the line
-            if (opts.echo) out.write("\b \b".repeat(line.length));
+            echo("\b \b".repeat(line.length));
             line = "";
             continue;
           }
           if (ch < " ") continue;
           line += ch;
-          if (opts.echo) out.write(ch);
+          echo(ch);
         }
-      };
-      input.on("data", onData);
-      (input as { ref?: () => void }).ref?.();
-      input.resume();
-    });
+      }
+    } finally {
+      this.write("\n");
+    }
   }
-  /** Releases the terminal between prompts; the handle is kept for the next one (see nodeRuntime). */
   close(): void {
-    this.#in.pause();
-    // Let the process exit while no prompt is open (Bun's tty streams lack ref/unref).
-    unrefHandle(this.#in);
-    unrefHandle(this.#out);
+    try {
+      this.#mode.setRawMode(false);
+    } finally {
+      this.#mode.destroy();
+      closeSync(this.#fd);
+    }
   }
-}
-
-function unrefHandle(stream: object): void {
-  (stream as { unref?: () => void }).unref?.();
 }
 
 function stdioFor(opts: RunOptions, capture: boolean): { stdio: StdioOptions; ttyFd?: number } {
@@ -231,7 +238,6 @@ export function nodeRuntime(): Runtime {
   // it would also pollute credential_process stderr. Set after copying env, so children never see it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const log = new StderrLogger();
-  let tty: DevTty | undefined;
   return {
     env,
     platform: process.platform,
@@ -255,8 +261,7 @@ export function nodeRuntime(): Runtime {
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random: (n) => new Uint8Array(randomBytes(n)),
-    // One terminal handle per process: Bun does not deliver input to a second /dev/tty stream.
-    openTty: () => (tty ??= new DevTty()),
+    openTty: () => new DevTty(),
     spawn: nodeSpawner(env),
     onSignal(signal: SignalName, handler: () => void) {
       process.on(signal, handler);
