@@ -9,7 +9,7 @@ import {
   ListAccessKeysCommand,
 } from "@aws-sdk/client-iam";
 import { Secret } from "../util/secret.ts";
-import { clientConfig } from "./sts-sdk.ts";
+import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, IamApi } from "./types.ts";
 
 export function createIam(opts: ClientOptions): IamApi {

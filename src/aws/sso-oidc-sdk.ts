@@ -7,6 +7,7 @@ import {
   StartDeviceAuthorizationCommand,
 } from "@aws-sdk/client-sso-oidc";
 import { Secret } from "../util/secret.ts";
+import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, DeviceAuthorization, OidcClientRegistration, OidcToken, SsoOidcApi } from "./types.ts";
 
 export const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
@@ -16,11 +17,7 @@ function incomplete(call: string, field: string): Error {
 }
 
 export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidcApi {
-  const client = new SSOOIDCClient({
-    ...(opts.region ? { region: opts.region } : {}),
-    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    maxAttempts: 3,
-  });
+  const client = new SSOOIDCClient(clientConfig(opts));
   return {
     async registerClient({ clientName, clientType, scopes }): Promise<OidcClientRegistration> {
       const out = await client.send(

@@ -4,14 +4,11 @@
 import { GetRoleCredentialsCommand, SSOClient } from "@aws-sdk/client-sso";
 import { Secret } from "../util/secret.ts";
 import type { Credentials } from "../vault/credentials.ts";
+import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, SsoApi } from "./types.ts";
 
 export function createSso(opts: Omit<ClientOptions, "credentials">): SsoApi {
-  const client = new SSOClient({
-    ...(opts.region ? { region: opts.region } : {}),
-    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    maxAttempts: 3,
-  });
+  const client = new SSOClient(clientConfig(opts));
   return {
     async getRoleCredentials({ accessToken, accountId, roleName }): Promise<Credentials> {
       const out = await client.send(

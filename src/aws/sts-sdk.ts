@@ -10,25 +10,8 @@ import {
 } from "@aws-sdk/client-sts";
 import { Secret } from "../util/secret.ts";
 import type { Credentials } from "../vault/credentials.ts";
-import type { ClientOptions, StsApi } from "./types.ts";
-
-export function sdkCredentials(c: Credentials) {
-  return {
-    accessKeyId: c.accessKeyId,
-    secretAccessKey: c.secretAccessKey.reveal(),
-    ...(c.sessionToken ? { sessionToken: c.sessionToken.reveal() } : {}),
-    ...(c.expiration ? { expiration: c.expiration } : {}),
-  };
-}
-
-export function clientConfig(opts: ClientOptions) {
-  return {
-    ...(opts.region ? { region: opts.region } : {}),
-    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    ...(opts.credentials ? { credentials: sdkCredentials(opts.credentials) } : {}),
-    maxAttempts: 3,
-  };
-}
+import { clientConfig } from "./client-config.ts";
+import type { StsApi, ClientOptions } from "./types.ts";
 
 function fromSts(c: StsCredentials | undefined): Credentials {
   if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error("STS returned no credentials");

@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import type { Command } from "commander";
 import { UsageError, UserError } from "../errors.ts";
-import type { Runtime, SignalName } from "../runtime/runtime.ts";
+import type { Child, Runtime, SignalName } from "../runtime/runtime.ts";
 import { childEnvironment, type ChildCredentialMode, describeCredentialVars } from "../vault/child-env.ts";
 import type { CliContext } from "./context.ts";
 import { prefixed, runExport, validateExportOptions, type ExportFlags } from "./export.ts";
@@ -120,21 +120,26 @@ export async function runExec(o: ExecOptions, s: Session): Promise<number> {
 
 /** Runs the child with our stdio, forwards signals, and returns its exit code (128+n when killed by signal n). */
 export async function runChild(rt: Runtime, command: string, args: string[], env: Record<string, string>): Promise<number> {
-  let child;
-  try {
-    child = await rt.spawn.start(command, args, { env, stdio: "inherit" });
-  } catch (e) {
-    throw new UserError(`exec: "${command}": ${(e as Error).message}`, { cause: e });
-  }
   // A terminal delivers Ctrl-C and Ctrl-\ to the whole foreground group, child included: forwarding
   // those again would make tools like terraform think the user pressed twice.
   const keyboardSignals = new Set<SignalName>(rt.stdinIsTTY ? ["SIGINT", "SIGQUIT"] : []);
+  // Handlers go in before the child starts: a signal in between would otherwise kill us and orphan it.
+  let child: Child | undefined;
+  const early: SignalName[] = [];
   const stops = FORWARDED.map((sig) =>
     rt.onSignal(sig, () => {
-      if (!keyboardSignals.has(sig)) child.kill(sig);
+      if (keyboardSignals.has(sig)) return;
+      if (child) child.kill(sig);
+      else early.push(sig);
     }),
   );
   try {
+    try {
+      child = await rt.spawn.start(command, args, { env, stdio: "inherit" });
+    } catch (e) {
+      throw new UserError(`exec: "${command}": ${(e as Error).message}`, { cause: e });
+    }
+    for (const sig of early) child.kill(sig);
     const { code, signal } = await child.exited;
     if (code !== null) return code;
     const n = signal ? (constants.signals as Record<string, number>)[signal] : undefined;

@@ -1,6 +1,8 @@
 // The keyring interface, as in 99designs/keyring: a flat map of string keys to items.
 // Every backend (memory, file, secret-service, pass, ...) implements it.
 
+import { KeyNotFoundError } from "../errors.ts";
+
 export interface KeyringItem {
   key: string;
   /** The item's payload (JSON for aws-vault items). Holds secrets: never log it. */
@@ -34,4 +36,15 @@ export interface Keyring {
 
 export function newItem(key: string, data: Uint8Array, label: string, description = ""): KeyringItem {
   return { key, data, label, description, keychainNotTrustApplication: false, keychainNotSynchronizable: false };
+}
+
+/** Removes a key; false when it was not there (another process may have removed it first). */
+export async function removeIfPresent(keyring: Keyring, key: string): Promise<boolean> {
+  try {
+    await keyring.remove(key);
+    return true;
+  } catch (e) {
+    if (e instanceof KeyNotFoundError) return false;
+    throw e;
+  }
 }

@@ -1,6 +1,5 @@
 // Long-term credentials in the keyring, one item per profile (aws-vault's CredentialKeyring).
-import { KeyNotFoundError } from "../errors.ts";
-import type { Keyring } from "../keyring/keyring.ts";
+import { type Keyring, removeIfPresent } from "../keyring/keyring.ts";
 import type { Secret } from "../util/secret.ts";
 import { type Credentials, decodeMasterCredentials, encodeMasterCredentials } from "./credentials.ts";
 import { isCredentialKey } from "./session-key.ts";
@@ -33,13 +32,7 @@ export class CredentialStore {
   }
 
   /** Returns false when there was nothing to remove. */
-  async remove(profile: string): Promise<boolean> {
-    try {
-      await this.keyring.remove(profile);
-      return true;
-    } catch (e) {
-      if (e instanceof KeyNotFoundError) return false;
-      throw e;
-    }
+  remove(profile: string): Promise<boolean> {
+    return removeIfPresent(this.keyring, profile);
   }
 }

@@ -7,7 +7,7 @@
 // always go through formatOidcKey.
 import type { OidcToken } from "../aws/types.ts";
 import { KeyNotFoundError } from "../errors.ts";
-import type { Keyring } from "../keyring/keyring.ts";
+import { type Keyring, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601, goJsonObject, goJsonString, goTimeJson } from "../util/go-format.ts";
 import { Secret } from "../util/secret.ts";
 import { type ConfigFile, ConfigLoader } from "./config/loader.ts";
@@ -83,7 +83,7 @@ export class OidcTokenStore {
     const token = decodeOidcToken(data, now);
     if (!token) return undefined;
     if (token.expiration.getTime() <= now.getTime()) {
-      await this.#removeKey(key);
+      await removeIfPresent(this.keyring, key);
       return undefined;
     }
     return token;
@@ -121,7 +121,7 @@ export class OidcTokenStore {
 
   /** Returns false when there was nothing to remove. */
   remove(startUrl: string): Promise<boolean> {
-    return this.#removeKey(formatOidcKey(startUrl));
+    return removeIfPresent(this.keyring, formatOidcKey(startUrl));
   }
 
   async removeAll(): Promise<number> {
@@ -130,15 +130,6 @@ export class OidcTokenStore {
     return n;
   }
 
-  async #removeKey(key: string): Promise<boolean> {
-    try {
-      await this.keyring.remove(key);
-      return true;
-    } catch (e) {
-      if (e instanceof KeyNotFoundError) return false;
-      throw e;
-    }
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // Cached temporary credentials in the keyring (aws-vault's SessionKeyring).
 import { KeyNotFoundError } from "../errors.ts";
-import type { Keyring } from "../keyring/keyring.ts";
+import { type Keyring, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601 } from "../util/go-format.ts";
 import { type Credentials, decodeSessionCredentials, encodeSessionCredentials } from "./credentials.ts";
 import {
@@ -72,7 +72,7 @@ export class SessionStore {
       keychainNotTrustApplication: false,
       keychainNotSynchronizable: false,
     });
-    if (old && old !== key) await this.#removeQuietly(old);
+    if (old && old !== key) await removeIfPresent(this.keyring, old);
   }
 
   /** Every current-format session, parsed. */
@@ -92,7 +92,7 @@ export class SessionStore {
     for (const key of await this.keyring.keys()) {
       const session = parseSessionKey(key);
       const old = isLegacySessionKey(key) || (session !== undefined && session.expiration.getTime() <= now);
-      if (old && (await this.#removeQuietly(key))) n++;
+      if (old && (await removeIfPresent(this.keyring, key))) n++;
     }
     return n;
   }
@@ -100,24 +100,15 @@ export class SessionStore {
   async removeForProfile(profileName: string): Promise<number> {
     let n = 0;
     for (const { key, session } of await this.list()) {
-      if (session.profileName === profileName && (await this.#removeQuietly(key))) n++;
+      if (session.profileName === profileName && (await removeIfPresent(this.keyring, key))) n++;
     }
     return n;
   }
 
   async removeAll(): Promise<number> {
     let n = 0;
-    for (const { key } of await this.list()) if (await this.#removeQuietly(key)) n++;
+    for (const { key } of await this.list()) if (await removeIfPresent(this.keyring, key)) n++;
     return n;
   }
 
-  async #removeQuietly(key: string): Promise<boolean> {
-    try {
-      await this.keyring.remove(key);
-      return true;
-    } catch (e) {
-      if (e instanceof KeyNotFoundError) return false;
-      throw e;
-    }
-  }
 }

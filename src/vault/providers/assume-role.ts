@@ -1,6 +1,6 @@
 import { awsCallError } from "../../aws/errors.ts";
 import { DEFAULT_SESSION_DURATION, type ProfileConfig } from "../config/profile.ts";
-import type { CredentialsProvider, VaultDeps } from "./provider.ts";
+import { type CredentialsProvider, stsHop, type VaultDeps } from "./provider.ts";
 
 export interface AssumeRoleOptions {
   /** Duration to request (already capped for role chaining by the caller). */
@@ -24,15 +24,7 @@ export function assumeRoleProvider(
   return {
     kind: "assume-role",
     async retrieve() {
-      const creds = await source.retrieve();
-      const mfa = config.mfaSerial
-        ? { serialNumber: config.mfaSerial, tokenCode: await deps.mfaToken(config.mfaSerial, config.mfaProcess) }
-        : undefined;
-      const sts = await deps.aws.sts({
-        region: config.region,
-        endpoint: deps.stsEndpoint(config),
-        credentials: creds,
-      });
+      const { sts, mfa } = await stsHop(deps, config, source);
       try {
         return await sts.assumeRole({
           roleArn,

@@ -1,4 +1,4 @@
-import type { AwsClients } from "../../aws/types.ts";
+import type { AwsClients, MfaParams, StsApi } from "../../aws/types.ts";
 import type { Keyring } from "../../keyring/keyring.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import type { Secret } from "../../util/secret.ts";
@@ -44,4 +44,21 @@ export interface VaultDeps {
 /** The provider underneath any cache decorator. */
 export function unwrap(p: CredentialsProvider): CredentialsProvider {
   return p.inner ? unwrap(p.inner) : p;
+}
+
+/**
+ * What every STS-backed hop does first: the source's credentials, the MFA code when this hop has a
+ * serial (asked after the source succeeded), and an STS client signed with the source credentials.
+ */
+export async function stsHop(
+  deps: VaultDeps,
+  config: ProfileConfig,
+  source: CredentialsProvider,
+): Promise<{ sts: StsApi; mfa?: MfaParams }> {
+  const credentials = await source.retrieve();
+  const mfa = config.mfaSerial
+    ? { serialNumber: config.mfaSerial, tokenCode: await deps.mfaToken(config.mfaSerial, config.mfaProcess) }
+    : undefined;
+  const sts = await deps.aws.sts({ region: config.region, endpoint: deps.stsEndpoint(config), credentials });
+  return { sts, ...(mfa ? { mfa } : {}) };
 }
