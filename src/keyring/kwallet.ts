@@ -6,15 +6,13 @@
  * Listed as available only on Linux with a session bus, DISABLE_KWALLET unset and kwalletd5
  * installed as a D-Bus service; `open()` then checks that the daemon answers.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { KeyNotFoundError, KeyringError } from "../errors.ts";
 import { goQuote } from "../util/go-format.ts";
 import { decodeItem, encodeItem } from "./file-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
-import { DBusConnection, DBusError, sessionBusAddress } from "./secret-service.ts";
+import { DBusConnection, DBusError } from "./dbus.ts";
+import { KWALLET_SERVICE, sessionBusAddress } from "./probe.ts";
 
-export const KWALLET_SERVICE = "org.kde.kwalletd5";
 export const KWALLET_PATH = "/modules/kwalletd5";
 export const KWALLET_INTERFACE = "org.kde.KWallet";
 
@@ -25,14 +23,6 @@ export interface KWalletOptions {
   appId?: string;
   folder?: string;
   connect?: () => Promise<DBusConnection>;
-}
-
-/** True when kwalletd5 is installed as a session D-Bus service (so the bus can start it). */
-export function kwalletInstalled(env: Readonly<Record<string, string | undefined>>): boolean {
-  const dirs = [env.XDG_DATA_HOME ?? (env.HOME ? join(env.HOME, ".local/share") : undefined)]
-    .concat((env.XDG_DATA_DIRS || "/usr/local/share:/usr/share").split(":"))
-    .filter((d): d is string => Boolean(d));
-  return dirs.some((d) => existsSync(join(d, "dbus-1", "services", `${KWALLET_SERVICE}.service`)));
 }
 
 export class KWalletKeyring implements Keyring {

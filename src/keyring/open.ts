@@ -9,14 +9,10 @@ import type { Spawner } from "../runtime/runtime.ts";
 import { tryParseGoDuration } from "../util/duration.ts";
 import type { Secret } from "../util/secret.ts";
 import { FileKeyring, type PassphraseSource } from "./file.ts";
-import { KeychainKeyring } from "./keychain.ts";
 import type { Keyring } from "./keyring.ts";
-import { KeyctlKeyring } from "./keyctl.ts";
-import { KWalletKeyring, kwalletInstalled } from "./kwallet.ts";
-import { PassKeyring, passStoreDir } from "./pass.ts";
-import { SecretServiceKeyring, sessionBusAddress } from "./secret-service.ts";
+import { kwalletInstalled, sessionBusAddress } from "./probe.ts";
+import type { WinCredKeyring } from "./wincred.ts";
 import { CallClock, DEFAULT_KEYRING_TIMEOUT_MS, KeyringTimeoutError, TimeoutKeyring, withDeadline } from "./timeout.ts";
-import { nativeWinCredStore, WinCredKeyring } from "./wincred.ts";
 
 export const BACKEND_ORDER = ["wincred", "keychain", "secret-service", "kwallet", "keyctl", "pass", "file"] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
@@ -114,18 +110,26 @@ function need<T>(value: T | undefined, what: string, backend: string): T {
   return value;
 }
 
-function construct(s: KeyringSettings, clock: CallClock): Openable {
+/** Builds the chosen OS backend; each is imported only when chosen, to keep start-up light. */
+async function construct(s: KeyringSettings, clock: CallClock): Promise<Openable> {
   const env = s.env ?? {};
   const home = s.homedir ?? env.HOME ?? osHomedir();
   const spawn = () => need(s.spawn, "a process spawner", s.backend);
   switch (s.backend as BackendName) {
-    case "secret-service":
+    case "secret-service": {
+      const { SecretServiceKeyring } = await import("./secret-service.ts");
       return new SecretServiceKeyring({ env, collection: s.secretServiceCollection, notice: s.notice, log: s.log, clock });
-    case "kwallet":
+    }
+    case "kwallet": {
+      const { KWalletKeyring } = await import("./kwallet.ts");
       return new KWalletKeyring({ env });
-    case "keyctl":
+    }
+    case "keyctl": {
+      const { KeyctlKeyring } = await import("./keyctl.ts");
       return new KeyctlKeyring({ env, spawn: spawn(), timeoutMs: s.timeoutMs, notice: s.notice });
-    case "pass":
+    }
+    case "pass": {
+      const { PassKeyring, passStoreDir } = await import("./pass.ts");
       return new PassKeyring({
         dir: expandTilde(passStoreDir(s.passDir, env, home), home),
         cmd: s.passCmd,
@@ -134,16 +138,20 @@ function construct(s: KeyringSettings, clock: CallClock): Openable {
         spawn: spawn(),
         timeoutMs: s.timeoutMs,
       });
-    case "keychain":
+    }
+    case "keychain": {
+      const { KeychainKeyring } = await import("./keychain.ts");
       return new KeychainKeyring({ name: s.keychainName, env, spawn: spawn(), clock });
+    }
     case "wincred": {
-      const store = nativeWinCredStore(spawn(), env);
+      const wincred = await import("./wincred.ts");
+      const store = wincred.nativeWinCredStore(spawn(), env);
       let opened: WinCredKeyring | undefined;
       // The native module loads asynchronously; open() resolves it.
       const k: Openable = {
         backend: "wincred",
         open: async () => {
-          opened = new WinCredKeyring({ store: await store, random: s.random });
+          opened = new wincred.WinCredKeyring({ store: await store, random: s.random });
         },
         get: (key) => need(opened, "open()", "wincred").get(key),
         getMetadata: (key) => need(opened, "open()", "wincred").getMetadata(key),
@@ -176,7 +184,7 @@ export async function openKeyring(s: KeyringSettings, available: string[]): Prom
   const clock = new CallClock();
   let backend: Openable;
   try {
-    backend = construct(s, clock);
+    backend = await construct(s, clock);
     await withDeadline(Promise.resolve().then(() => backend.open?.()), { backend: s.backend, ms, clock });
   } catch (e) {
     const ke = e instanceof KeyringError ? e : new KeyringError((e as Error).message, { cause: e });

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DBusConnection } from "../../src/keyring/secret-service.ts";
+import { DBusConnection } from "../../src/keyring/dbus.ts";
 
 const live = new Set<ChildProcess>();
 let hooked = false;

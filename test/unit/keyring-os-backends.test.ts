@@ -16,19 +16,12 @@ import {
   quoteSecurityArg,
 } from "../../src/keyring/keychain.ts";
 import { type Keyring, newItem } from "../../src/keyring/keyring.ts";
-import { kwalletInstalled } from "../../src/keyring/kwallet.ts";
+import { kwalletInstalled } from "../../src/keyring/probe.ts";
 import { MemoryKeyring } from "../../src/keyring/memory.ts";
 import { availableBackends, openKeyring, timeoutFromEnv } from "../../src/keyring/open.ts";
 import { passEntryName, passKeyOf, PassKeyring } from "../../src/keyring/pass.ts";
-import {
-  collectionName,
-  decodeMessage,
-  decodeObjectPathName,
-  encodeMessage,
-  socketPaths,
-  splitSignature,
-  Variant,
-} from "../../src/keyring/secret-service.ts";
+import { decodeMessage, encodeMessage, socketPaths, splitSignature, Variant } from "../../src/keyring/dbus.ts";
+import { collectionName, decodeObjectPathName } from "../../src/keyring/secret-service.ts";
 import { CallClock, TimeoutKeyring, withDeadline } from "../../src/keyring/timeout.ts";
 import {
   chunkTarget,
