@@ -4,7 +4,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
-import { withFileLock } from "../util/lock.ts";
+import { withFileLock } from "../runtime/lock.ts";
 import type { Secret } from "../util/secret.ts";
 import { decodeFileName, decryptItem, encodeFileName, encryptItem } from "./file-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";

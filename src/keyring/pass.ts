@@ -14,7 +14,7 @@ import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, posix } from "node:path";
 import { KeyNotFoundError, KeyringError } from "../errors.ts";
 import type { Spawner } from "../runtime/runtime.ts";
-import { withFileLock } from "../util/lock.ts";
+import { withFileLock } from "../runtime/lock.ts";
 import { decodeFileName, decodeItem, encodeFileName, encodeItem } from "./file-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 import { DEFAULT_KEYRING_TIMEOUT_MS } from "./timeout.ts";

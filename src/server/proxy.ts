@@ -8,15 +8,15 @@
 // proxy exits, and removes the network alias, when exec closes its stdin, on SIGTERM/SIGINT/SIGHUP,
 // or on `aws-vault proxy --stop`.
 //
-// Runtime has no long-running child with piped stdio and no stdin reader, so this module uses
-// node:child_process and process.stdin directly, behind small interfaces that tests replace.
-import { spawn as nodeSpawn } from "node:child_process";
 import { Agent, type IncomingHttpHeaders, request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { UserError } from "../errors.ts";
+import { currentUserIsRoot, type ProxyInput, processStdin, spawnPiped } from "../runtime/proxy-process.ts";
 import type { Runtime, SignalName, Spawner } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 import { type Handler, isLocalPeer, listenHttp, type RequestLog, requestPath, sendText, printable } from "./middleware.ts";
+
+export { currentUserIsRoot, processStdin, type ProxyInput };
 
 export const METADATA_HOST = "169.254.169.254";
 export const METADATA_PORT = 80;
@@ -210,59 +210,6 @@ export function formatProxyConfig(port: number, secret: Secret): string {
   return `${JSON.stringify({ port, secret: secret.reveal() })}\n`;
 }
 
-/** The proxy's standard input: the configuration line, then end-of-file when exec goes away. */
-export interface ProxyInput {
-  firstLine(timeoutMs: number): Promise<string>;
-  readonly ended: Promise<void>;
-}
-
-export function processStdin(): ProxyInput {
-  const stdin = process.stdin;
-  let buffered = "";
-  const lineWaiters: Array<(line: string | undefined) => void> = [];
-  let line: string | undefined;
-  let eof = false;
-  const ended = new Promise<void>((resolve) => {
-    stdin.setEncoding("utf8");
-    stdin.on("data", (d: string) => {
-      if (line !== undefined) return;
-      buffered += d;
-      const nl = buffered.indexOf("\n");
-      if (nl !== -1) {
-        line = buffered.slice(0, nl);
-        buffered = "";
-        for (const w of lineWaiters.splice(0)) w(line);
-      }
-    });
-    const finish = () => {
-      eof = true;
-      for (const w of lineWaiters.splice(0)) w(undefined);
-      resolve();
-    };
-    stdin.once("end", finish);
-    stdin.once("close", finish);
-    stdin.once("error", finish);
-  });
-  return {
-    ended,
-    firstLine(timeoutMs) {
-      if (line !== undefined) return Promise.resolve(line);
-      if (eof) return Promise.resolve("");
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(""), timeoutMs);
-        lineWaiters.push((l) => {
-          clearTimeout(timer);
-          resolve(l ?? "");
-        });
-      });
-    },
-  };
-}
-
-export function currentUserIsRoot(): boolean {
-  return typeof process.getuid === "function" && process.getuid() === 0;
-}
-
 export interface ServeProxyOptions {
   /** Opened only after the checks, so a refused start never touches stdin. */
   input: () => ProxyInput;
@@ -366,7 +313,7 @@ export function proxyArgv(o: Pick<LaunchProxyOptions, "selfCommand" | "isRoot" |
 
 export async function launchMetadataProxy(o: LaunchProxyOptions): Promise<LaunchedProxy> {
   const [cmd, ...args] = proxyArgv(o) as [string, ...string[]];
-  const child = nodeSpawn(cmd, args, { env: o.env, stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+  const child = spawnPiped(cmd, args, o.env);
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
     child.once("error", () => resolve({ code: null, signal: null }));

@@ -6,7 +6,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyringError, WrongPassphraseError } from "../errors.ts";
 import { formatGoDuration } from "../util/duration.ts";
-import { withFileLock } from "../util/lock.ts";
+import { withFileLock } from "../runtime/lock.ts";
 import { maskKeyId } from "../util/redact.ts";
 import type { Credentials } from "./credentials.ts";
 import type { CredentialsProvider, VaultDeps } from "./providers/provider.ts";

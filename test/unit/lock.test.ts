@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.ts";
-import { withFileLock } from "../../src/util/lock.ts";
+import { withFileLock } from "../../src/runtime/lock.ts";
 
 let dir = "";
 let counter = 0;
@@ -219,7 +219,7 @@ describe("withFileLock across processes", () => {
   beforeAll(async () => {
     bundle = join(dir, "lock-bundle.mjs");
     await build({
-      entryPoints: [resolve(import.meta.dirname, "../../src/util/lock.ts")],
+      entryPoints: [resolve(import.meta.dirname, "../../src/runtime/lock.ts")],
       bundle: true,
       format: "esm",
       platform: "node",

@@ -4,7 +4,7 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UsageError } from "../../errors.ts";
-import { withFileLock, type FileLockOptions } from "../../util/lock.ts";
+import { withFileLock, type FileLockOptions } from "../../runtime/lock.ts";
 import { isForbiddenName, parseIni } from "./ini.ts";
 import { DEFAULT_PROFILE } from "./loader.ts";
 

@@ -10,7 +10,7 @@ import { awsCallError } from "../../aws/errors.ts";
 import type { OidcToken } from "../../aws/types.ts";
 import { CredentialsError } from "../../errors.ts";
 import { formatGoDuration } from "../../util/duration.ts";
-import { withFileLock } from "../../util/lock.ts";
+import { withFileLock } from "../../runtime/lock.ts";
 import type { ProfileConfig } from "../config/profile.ts";
 import type { Credentials } from "../credentials.ts";
 import { OidcTokenStore } from "../oidc-store.ts";
