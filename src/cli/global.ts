@@ -51,7 +51,9 @@ export function resolveGlobalOptions(flags: GlobalFlags, rt: Runtime): GlobalOpt
   const env = rt.env;
   const pick = (flag: string | undefined, name: string): string | undefined => flag ?? (env[name] || undefined);
   const available = availableBackends(env, rt.platform);
-  const backend = pick(flags.backend, ENV.backend) ?? available[0] ?? "file";
+  // keyctl is never the automatic default: the kernel keyring is emptied at reboot, and long-term keys
+  // must not silently land there (aws-vault's keyctl default never worked, so nobody relies on it).
+  const backend = pick(flags.backend, ENV.backend) ?? available.find((b) => b !== "keyctl") ?? "file";
   const prompt = pick(flags.prompt, ENV.prompt);
   return {
     debug: Boolean(flags.debug),

@@ -1,5 +1,6 @@
 // The command table, in aws-vault's help order.
 import { Command, Option } from "commander";
+import { availableBackends } from "../keyring/open.ts";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
 import { registerClear } from "./clear.ts";
@@ -16,7 +17,12 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
     .description("A vault for securely storing and accessing AWS credentials in development environments.")
     .option("--debug", "Show debugging output")
-    .addOption(new Option("--backend <backend>", "Secret backend to use (env: AWS_VAULT_BACKEND)"))
+    .addOption(
+      new Option(
+        "--backend <backend>",
+        `Secret backend to use [${availableBackends(ctx.rt.env, ctx.rt.platform).join(" ")}] (env: AWS_VAULT_BACKEND)`,
+      ),
+    )
     .addOption(new Option("--prompt <prompt>", "Prompt driver to use (env: AWS_VAULT_PROMPT)"))
     .addOption(new Option("--keychain <name>", "Name of macOS keychain to use, if it doesn't exist it will be created (env: AWS_VAULT_KEYCHAIN_NAME)"))
     .addOption(new Option("--secret-service-collection <name>", "Name of secret-service collection to use (env: AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME)"))
