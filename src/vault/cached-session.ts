@@ -32,13 +32,14 @@ export function cachedSessionProvider(
   const log = (m: string) => deps.rt.log.debug(m);
   let pending: Promise<Credentials> | undefined;
 
-  const usable = async (cached: CachedSession | undefined): Promise<Credentials | undefined> => {
+  /** The cached credentials if they may be reused; `why` hears the reason when they may not. */
+  const usable = async (cached: CachedSession | undefined, why: (m: string) => void = log): Promise<Credentials | undefined> => {
     if (!cached) return undefined;
     const now = deps.rt.now();
     const exp = cached.credentials.expiration ?? cached.session.expiration;
     const left = exp.getTime() - now.getTime();
     if (left < deps.minTtlMs) {
-      log(`cached session for ${lookup.profileName} expires in ${formatGoDuration(left)}, less than the minimum ${formatGoDuration(deps.minTtlMs)}: refreshing`);
+      why(`cached session for ${lookup.profileName} expires in ${formatGoDuration(left)}, less than the minimum ${formatGoDuration(deps.minTtlMs)}: refreshing`);
       return undefined;
     }
     const required = opts.requiredDurationMs;
@@ -46,7 +47,7 @@ export function cachedSessionProvider(
       const issued = (await deps.keyring.getMetadata(cached.key).catch(() => ({ modificationTime: undefined }))).modificationTime;
       const lifetime = issued ? exp.getTime() - issued.getTime() : left;
       if (lifetime + DURATION_SLACK_MS < required) {
-        log(`cached session for ${lookup.profileName} was issued for ${formatGoDuration(lifetime)}, less than the ${formatGoDuration(required)} asked for: refreshing`);
+        why(`cached session for ${lookup.profileName} was issued for ${formatGoDuration(lifetime)}, less than the ${formatGoDuration(required)} asked for: refreshing`);
         return undefined;
       }
     }
@@ -66,7 +67,8 @@ export function cachedSessionProvider(
   };
 
   const fetchShared = async (): Promise<Credentials> => {
-    const hit = await usable(await cachedSession());
+    // The reason for a refresh is logged once, under the lock, where the decision is final.
+    const hit = await usable(await cachedSession(), () => undefined);
     if (hit) return hit;
     await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
     const lockName = createHash("sha256")
