@@ -8,11 +8,11 @@
 //   { id, what, kind: "process", args: (fx) => [...argv after the binary], check: (result, fx) => errorString|undefined }
 // Other kinds (e.g. a future credential-server case reporting requests/s with p50/p99 latency) get their own
 // runner in RUNNERS; each runner returns rows { case, artifact, kind, ...metrics } that land in the JSON file.
+import { startCountedMoto } from "./moto.mjs";
 import { benchServers, printServerTable } from "./servers.mjs";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -99,64 +99,13 @@ function stats(samples) {
   return { medianMs: median, p90Ms: p90, minMs: s[0], maxMs: s.at(-1) };
 }
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = http.createServer().listen(0, "127.0.0.1");
-    srv.once("error", fail).once("listening", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-/** moto_server (no signature checks: only the one priming GetSessionToken talks to it). */
-async function startMoto() {
-  const port = await freePort();
-  const env = { ...process.env };
-  delete env.INITIAL_NO_AUTH_ACTION_COUNT;
-  const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { env, stdio: "ignore" });
-  let failed = false;
-  child.once("error", () => (failed = true));
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 20_000; Date.now() < deadline && !failed && child.exitCode === null; ) {
-    if (await fetch(`${url}/moto-api/`).then((r) => r.ok, () => false)) return { child, port };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error("moto_server did not start (is it installed and on PATH?)");
-}
-
-/** Loopback proxy in front of moto that records every request, so "cached" runs can prove they made none. */
-async function startCountingProxy(upstreamPort) {
-  const requests = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const action = new URLSearchParams(body.toString("utf8")).get("Action") ?? req.headers["x-amz-target"] ?? req.url;
-      requests.push(String(action));
-      const up = http.request(
-        { host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
-        (r) => (res.writeHead(r.statusCode ?? 502, r.headers), r.pipe(res)),
-      );
-      up.once("error", (e) => (res.writeHead(502), res.end(e.message)));
-      up.end(body);
-    });
-  });
-  const port = await freePort();
-  await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => (server.closeAllConnections(), server.close()) };
-}
-
 const fakeKeyId = () => `AKIA${randomBytes(16).toString("hex").toUpperCase().replace(/[^A-Z2-7]/g, "Q").slice(0, 16)}`;
 const fakeSecret = () => randomBytes(30).toString("base64");
 
 /** Throw-away HOME: 20-profile config, file keyring with 20 stored credentials, one cached session. */
 async function setupFixture(ctx) {
   const home = (ctx.home = mkdtempSync(join(tmpdir(), "aws-vault-bench-")));
-  const moto = (ctx.moto = await startMoto());
-  const proxy = (ctx.proxy = await startCountingProxy(moto.port));
+  const moto = (ctx.moto = await startCountedMoto());
   const configFile = join(home, "aws-config");
   const names = Array.from({ length: PROFILES }, (_, i) => `profile-${String(i + 1).padStart(2, "0")}`);
   writeFileSync(configFile, names.map((n) => `[profile ${n}]\nregion = us-east-1\n`).join("\n"));
@@ -164,7 +113,7 @@ async function setupFixture(ctx) {
     PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, LANG: "C.UTF-8",
     AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: join(home, "no-credentials-file"),
     AWS_VAULT_BACKEND: "file", AWS_VAULT_FILE_DIR: join(home, "keys"), AWS_VAULT_FILE_PASSPHRASE: "bench-passphrase",
-    AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: proxy.url,
+    AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: moto.endpoint,
   };
   const must = async (argv, env = ctx.env) => {
     const r = await runOnce(argv, env);
@@ -175,9 +124,9 @@ async function setupFixture(ctx) {
     await must([...node.argv, "add", "--env", n], { ...ctx.env, AWS_ACCESS_KEY_ID: fakeKeyId(), AWS_SECRET_ACCESS_KEY: fakeSecret() });
   }
   await must([...node.argv, "export", "--format", "json", CACHED_PROFILE]); // primes the session cache
-  const sts = proxy.requests.filter((a) => a === "GetSessionToken").length;
-  if (sts !== 1) throw new Error(`priming the cache: expected 1 GetSessionToken, saw [${proxy.requests}]`);
-  proxy.requests.length = 0;
+  const sts = moto.actions.filter((a) => a === "GetSessionToken").length;
+  if (sts !== 1) throw new Error(`priming the cache: expected 1 GetSessionToken, saw [${moto.actions}]`);
+  moto.actions.length = 0;
 }
 
 // ---------- runners ----------
@@ -202,8 +151,8 @@ async function runProcessCases(ctx, cases) {
     }
   }
   if (process.stderr.isTTY) process.stderr.write("\n");
-  if (ctx.proxy.requests.length) {
-    throw new Error(`timed runs must not call AWS (the cache should answer), but the endpoint saw: ${ctx.proxy.requests.join(", ")}`);
+  if (ctx.moto.actions.length) {
+    throw new Error(`timed runs must not call AWS (the cache should answer), but the endpoint saw: ${ctx.moto.actions.join(", ")}`);
   }
   const base = stats(jobs[0].samples).medianMs;
   return jobs.map((j) => {
@@ -226,8 +175,7 @@ function printTable(rows) {
 
 const ctx = {};
 function cleanup() {
-  ctx.proxy?.close();
-  ctx.moto?.child.kill("SIGKILL");
+  ctx.moto?.stop();
   if (ctx.home) rmSync(ctx.home, { recursive: true, force: true });
 }
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => (cleanup(), process.exit(130)));
