@@ -48,3 +48,13 @@ export async function removeIfPresent(keyring: Keyring, key: string): Promise<bo
     throw e;
   }
 }
+
+/** An item's data, or undefined when the key is not there (another process may have removed it). */
+export async function getIfPresent(keyring: Keyring, key: string): Promise<Uint8Array | undefined> {
+  try {
+    return (await keyring.get(key)).data;
+  } catch (e) {
+    if (e instanceof KeyNotFoundError) return undefined;
+    throw e;
+  }
+}

@@ -6,8 +6,7 @@
 // (which compares the bare URL with prefixed keys and never matches, §16 item 3), lookups here
 // always go through formatOidcKey.
 import type { OidcToken } from "../aws/types.ts";
-import { KeyNotFoundError } from "../errors.ts";
-import { type Keyring, removeIfPresent } from "../keyring/keyring.ts";
+import { getIfPresent, type Keyring, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601, goJsonObject, goJsonString, goTimeJson } from "../util/go-format.ts";
 import { Secret } from "../util/secret.ts";
 import { type ConfigFile, ConfigLoader } from "./config/loader.ts";
@@ -72,13 +71,8 @@ export class OidcTokenStore {
   async get(startUrl: string): Promise<CachedOidcToken | undefined> {
     const key = formatOidcKey(startUrl);
     if (!(await this.keyring.keys()).includes(key)) return undefined;
-    let data: Uint8Array;
-    try {
-      data = (await this.keyring.get(key)).data;
-    } catch (e) {
-      if (e instanceof KeyNotFoundError) return undefined;
-      throw e;
-    }
+    const data = await getIfPresent(this.keyring, key);
+    if (!data) return undefined;
     const now = this.now();
     const token = decodeOidcToken(data, now);
     if (!token) return undefined;

@@ -1,6 +1,5 @@
 // Cached temporary credentials in the keyring (aws-vault's SessionKeyring).
-import { KeyNotFoundError } from "../errors.ts";
-import { type Keyring, removeIfPresent } from "../keyring/keyring.ts";
+import { getIfPresent, type Keyring, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601 } from "../util/go-format.ts";
 import { type Credentials, decodeSessionCredentials, encodeSessionCredentials } from "./credentials.ts";
 import {
@@ -42,13 +41,8 @@ export class SessionStore {
     if (!key) return undefined;
     const session = parseSessionKey(key);
     if (!session) return undefined;
-    let data: Uint8Array;
-    try {
-      data = (await this.keyring.get(key)).data;
-    } catch (e) {
-      if (e instanceof KeyNotFoundError) return undefined;
-      throw e;
-    }
+    const data = await getIfPresent(this.keyring, key);
+    if (!data) return undefined;
     const credentials = decodeSessionCredentials(data);
     return credentials ? { key, session, credentials } : undefined;
   }
