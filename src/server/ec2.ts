@@ -10,10 +10,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { UserError } from "../errors.ts";
 import { formatIso8601, goJsonObject } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
-import type { CredentialsProvider } from "../vault/providers/provider.ts";
 import { type CachedCredentials, CredentialsCache } from "./credentials-cache.ts";
 import { safeErrorMessage, servedExpiration } from "./ecs.ts";
-import { type Handler, listenHttp, type RequestLog, requestPath, secretMatcher, sendText, withSecurityChecks } from "./middleware.ts";
+import { type CredentialServerOptions, type Handler, listenHttp, requestPath, secretMatcher, sendText, withSecurityChecks } from "./middleware.ts";
 import {
   ENV_EC2_PROXY,
   isListening,
@@ -38,19 +37,10 @@ const INSTANCE_ID = "/latest/meta-data/instance-id/";
 const IAM_INFO = "/latest/meta-data/iam/info/";
 const IDENTITY_DOCUMENT = "/latest/dynamic/instance-identity/document";
 
-export interface Ec2ServerOptions {
-  provider: CredentialsProvider;
+export interface Ec2ServerOptions extends CredentialServerOptions {
   region: string | undefined;
-  now(): Date;
-  windowMs: number;
-  random(bytes: number): Uint8Array;
   /** Requests naming 169.254.169.254 must carry this (added by the root proxy). */
   proxySecret: Secret;
-  log: RequestLog;
-  debug?: (message: string) => void;
-  onRefreshError?: (e: unknown) => void;
-  host?: string;
-  port?: number;
 }
 
 export interface Ec2Server {

@@ -10,9 +10,9 @@ import type { Credentials } from "../vault/credentials.ts";
 import type { CredentialsProvider } from "../vault/providers/provider.ts";
 import { type CachedCredentials, CredentialsCache } from "./credentials-cache.ts";
 import {
+  type CredentialServerOptions,
   type Handler,
   listenHttp,
-  type RequestLog,
   requestPath,
   secretMatcher,
   sendJson,
@@ -28,9 +28,7 @@ const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
 /** SDKs need an Expiration; long-lived keys are described as valid for this long at a time. */
 export const LONG_LIVED_REPORTED_MS = 15 * 60 * 1000;
 
-export interface EcsServerOptions {
-  /** The profile's credentials (the same cached provider chain as `exec`). */
-  provider: CredentialsProvider;
+export interface EcsServerOptions extends CredentialServerOptions {
   /**
    * Provider for /role-arn/<arn>: AssumeRole from `source`, the profile's credentials as this server
    * holds them (so a role refresh does not refetch the profile's). Absent: the route answers 404.
@@ -38,18 +36,6 @@ export interface EcsServerOptions {
   roleProvider?: (roleArn: string, source: CredentialsProvider) => CredentialsProvider;
   /** --lazy: fetch on the first request instead of at start-up (where a failure aborts). */
   lazy: boolean;
-  now(): Date;
-  /** Refresh window (AWS_MIN_TTL). */
-  windowMs: number;
-  random(bytes: number): Uint8Array;
-  /** Request log, only under --debug. */
-  log: RequestLog;
-  /** Debug messages (refreshes). */
-  debug?: (message: string) => void;
-  /** Shown to the user when a refresh fails (e.g. MFA was needed and refused). */
-  onRefreshError?: (e: unknown) => void;
-  host?: string;
-  port?: number;
 }
 
 export interface EcsServer {

@@ -1,6 +1,7 @@
 // What every credential server (and the root proxy) shares: loopback-only peers, a Host allow-list
 // (DNS-rebinding defence), constant-time secret checks, a request log without headers, and a
 // listen/close pair that really releases the port.
+import type { CredentialsProvider } from "../vault/providers/provider.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -165,4 +166,22 @@ export async function listenHttp(handler: Handler, host: string, port: number): 
       return closing;
     },
   };
+}
+
+/** What both credential servers are built from. */
+export interface CredentialServerOptions {
+  /** The profile's credentials (the same cached provider chain as `exec`). */
+  provider: CredentialsProvider;
+  now(): Date;
+  /** Refresh window (AWS_MIN_TTL). */
+  windowMs: number;
+  random(bytes: number): Uint8Array;
+  /** Request log, only under --debug. */
+  log: RequestLog;
+  /** Debug messages (refreshes). */
+  debug?: (message: string) => void;
+  /** Shown to the user when a refresh fails (e.g. MFA was needed and refused). */
+  onRefreshError?: (e: unknown) => void;
+  host?: string;
+  port?: number;
 }
