@@ -27,10 +27,18 @@ export async function main(argv: string[], rt: Runtime): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version") return 0;
-      return renderError(rt, new UsageError(commanderMessage(e)));
+      return renderError(rt, new UsageError(commanderMessage(e), { hints: usageHints(e, argv) }));
     }
     return renderError(rt, e);
   }
+}
+
+/** `aws-vault exec p ls -la`: the program's own flags need `--` before the command. */
+function usageHints(e: CommanderError, argv: string[]): string[] {
+  if (e.code === "commander.unknownOption" && argv[0] === "exec" && !argv.includes("--")) {
+    return ["put the command after --, e.g. aws-vault exec PROFILE -- COMMAND ARGS..."];
+  }
+  return [];
 }
 
 /** Commander's messages, phrased as aws-vault (kingpin) phrases the common ones. */

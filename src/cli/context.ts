@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { validatePromptName } from "../prompt/prompt.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { VERSION } from "../version.ts";
 import { type GlobalFlags, resolveGlobalOptions, Session } from "./global.ts";
@@ -26,6 +27,8 @@ export function createContext(rt: Runtime): CliContext {
         rt.enableDebug();
         rt.log.debug(`aws-vault ${VERSION}`);
       }
+      // As aws-vault: a bad --prompt is refused up front, whatever the command.
+      if (options.prompt) validatePromptName(rt, options.prompt);
       session = new Session(rt, options);
       return session;
     },

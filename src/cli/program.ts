@@ -33,6 +33,8 @@ export function buildProgram(ctx: CliContext): Command {
     .option("--version", "Show application version.")
     .showHelpAfterError(false)
     .exitOverride()
+    // Global flags are resolved (and validated) before any command runs, so their errors carry no command name.
+    .hook("preAction", (_program, action) => void ctx.session(action))
     .configureOutput({
       writeOut: (s) => ctx.rt.stdout.write(s),
       writeErr: (s) => ctx.rt.stderr.write(s),

@@ -61,7 +61,8 @@ export function promptDrivers(rt: Runtime): string[] {
 
 /** Throws UsageError unless `name` is a usable driver (aws-vault's --prompt validation). */
 export function validatePromptName(rt: Runtime, name: string): void {
-  if (name === "pass") throw new UsageError(PASS_PROMPT_REMOVED_MESSAGE);
+  // aws-vault reports this with kingpin.Fatalf: a plain error, exit 1.
+  if (name === "pass") throw new UserError(PASS_PROMPT_REMOVED_MESSAGE);
   const available = promptDrivers(rt);
   if (!available.includes(name)) {
     throw new UsageError(`--prompt value must be one of ${available.join(",")}, got '${name}'`);

@@ -175,3 +175,25 @@ describe.each(ARTIFACTS)("keyring and config ($name)", (artifact) => {
     }
   });
 });
+
+describe.each(ARTIFACTS)("global flag validation ($name)", (artifact) => {
+  it("refuses --prompt=pass and unknown drivers before doing anything", async () => {
+    const sb = sandbox();
+    const pass = await run(artifact, ["--prompt", "pass", "list"], { env: sb.env });
+    expect(pass.code).toBe(1);
+    expect(pass.stderr).toMatch(/^aws-vault: error: --prompt=pass \(or AWS_VAULT_PROMPT=pass\) has been removed/);
+    expect(pass.stdout).toBe("");
+    const unknown = await run(artifact, ["list"], { env: { ...sb.env, AWS_VAULT_PROMPT: "nope" } });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--prompt value must be one of .*terminal.*, got 'nope', try --help/);
+  });
+
+  it("tells exec users to put the command after --", async () => {
+    const sb = sandbox();
+    const r = await run(artifact, ["exec", "p", "ls", "-la"], { env: sb.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "aws-vault: error: unknown option '-la', try --help\naws-vault: hint: put the command after --, e.g. aws-vault exec PROFILE -- COMMAND ARGS...\n",
+    );
+  });
+});

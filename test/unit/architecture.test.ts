@@ -43,7 +43,7 @@ describe("architecture", () => {
       for (const t of f.targets) {
         const to = t.includes("/") ? t.split("/")[0] : t.replace(/\.ts$/, "");
         if (to === f.layer || to === "errors" || to === "util" || t.endsWith("package.json")) continue;
-        if (!(ALLOWED[f.layer] ?? []).includes(to as string)) bad.push(`${f.rel} imports ${t}`);
+        if (!(ALLOWED[f.layer ?? ""] ?? []).includes(to as string)) bad.push(`${f.rel} imports ${t}`);
       }
     }
     expect(bad).toEqual([]);

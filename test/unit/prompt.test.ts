@@ -55,7 +55,8 @@ describe("promptDrivers", () => {
 describe("getPrompt", () => {
   it("rejects pass with aws-vault's removal message", () => {
     const err = catchSync(() => getPrompt(rtWith(), "pass"));
-    expect(err).toBeInstanceOf(UsageError);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).exitCode).toBe(1);
     expect((err as UsageError).message).toBe(
       "--prompt=pass (or AWS_VAULT_PROMPT=pass) has been removed from aws-vault as using TOTPs without a dedicated " +
         "device goes against security best practices. If you wish to continue using pass, add `mfa_process = pass " +
