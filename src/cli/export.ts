@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { UsageError, UserError } from "../errors.ts";
-import { parseFlagDuration } from "../util/duration.ts";
+import { parseSessionDuration } from "../util/duration.ts";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
@@ -44,7 +44,7 @@ export function validateExportOptions(profile: string, f: ExportFlags): ExportOp
     profile,
     format: format as ExportFormat,
     noSession: f.session === false,
-    ...(f.duration !== undefined ? { durationMs: parseFlagDuration(f.duration) } : {}),
+    ...(f.duration !== undefined ? { durationMs: parseSessionDuration(f.duration) } : {}),
     ...(f.region ? { region: f.region } : {}),
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
     ssoUseStdout: Boolean(f.stdout),

@@ -7,7 +7,7 @@ import { legacyStsEndpoint } from "../aws/endpoints.ts";
 import { consoleSessionSeconds, loginTarget, loginUrl, requestSigninToken } from "../aws/signin.ts";
 import { UserError } from "../errors.ts";
 import { openBrowser } from "../util/browser.ts";
-import { formatGoDuration, parseFlagDuration } from "../util/duration.ts";
+import { formatGoDuration, parseSessionDuration } from "../util/duration.ts";
 import { Secret } from "../util/secret.ts";
 import { ConfigLoader, DEFAULT_PROFILE, serviceEndpoint } from "../vault/config/loader.ts";
 import type { ProfileConfig } from "../vault/config/profile.ts";
@@ -58,7 +58,7 @@ export function registerLogin(program: Command, ctx: CliContext): void {
 export function validateLoginOptions(profile: string | undefined, f: LoginFlags): LoginOptions {
   return {
     ...(profile ? { profile } : {}),
-    ...(f.duration !== undefined ? { durationMs: parseFlagDuration(f.duration) } : {}),
+    ...(f.duration !== undefined ? { durationMs: parseSessionDuration(f.duration) } : {}),
     noSession: f.session === false,
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
     ...(f.path ? { path: f.path } : {}),

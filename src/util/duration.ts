@@ -135,6 +135,23 @@ export function parseFlagDuration(s: string): number {
   }
 }
 
+const MIN_SESSION_MS = 15 * 60 * 1000;
+const MAX_SESSION_MS = 36 * 60 * 60 * 1000;
+
+/**
+ * --duration for an STS session: 15m to 36h, the widest range any of GetSessionToken, AssumeRole and
+ * GetFederationToken accepts. Checked before any call, so a bad value never costs an MFA code.
+ */
+export function parseSessionDuration(s: string): number {
+  const ms = parseFlagDuration(s);
+  if (ms < MIN_SESSION_MS || ms > MAX_SESSION_MS) {
+    throw new UsageError(`invalid duration ${JSON.stringify(s)}: AWS sessions last from 15m to 36h`, {
+      hints: ["AssumeRole allows at most the role's maximum session duration (1h to 12h), and 1h when chaining roles"],
+    });
+  }
+  return ms;
+}
+
 /** Writes v / 10**prec into a digit string, dropping trailing zeros (Go fmtFrac). */
 function fmtFrac(v: bigint, prec: number): [string, bigint] {
   let out = "";

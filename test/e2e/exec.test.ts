@@ -126,6 +126,7 @@ describe.each(ARTIFACTS)("exec and export against moto ($name)", (artifact) => {
       [["exec", "empty", "--", "true"], {}, /^aws-vault: error: exec: .*profile empty: credentials missing/],
       [["exec", "loop-a", "--", "true"], {}, /Loop detected in config file for profile 'loop-a'/],
       [["exec", "--duration", "forever", "alice", "--", "true"], {}, /invalid duration "forever"/],
+      [["exec", "--duration", "10m", "alice", "--", "true"], {}, /invalid duration "10m": AWS sessions last from 15m to 36h/],
       [["exec", "alice", "--", "true"], { AWS_VAULT: "alice" }, /running in an existing aws-vault subshell/],
       [["export", "alice"], { AWS_VAULT: "alice" }, /^aws-vault: error: export: in an existing aws-vault subshell/],
       [["exec", "alice", "--", "true"], { AWS_VAULT_FILE_PASSPHRASE: "wrong" }, /wrong passphrase for the file keyring/],

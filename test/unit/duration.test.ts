@@ -119,3 +119,16 @@ describe("duration seconds", () => {
     expect(formatDurationSeconds(900_500)).toBe("900");
   });
 });
+
+describe("parseSessionDuration", () => {
+  it("accepts 15m to 36h, with d and w units, and refuses the rest before any call", async () => {
+    const { parseSessionDuration } = await import("../../src/util/duration.ts");
+    expect(parseSessionDuration("15m")).toBe(900_000);
+    expect(parseSessionDuration("8h")).toBe(28_800_000);
+    expect(parseSessionDuration("1d")).toBe(86_400_000);
+    expect(parseSessionDuration("36h")).toBe(129_600_000);
+    expect(() => parseSessionDuration("10m")).toThrow(/invalid duration "10m": AWS sessions last from 15m to 36h/);
+    expect(() => parseSessionDuration("2d")).toThrow(/from 15m to 36h/);
+    expect(() => parseSessionDuration("forever")).toThrow(/invalid duration "forever"/);
+  });
+});
