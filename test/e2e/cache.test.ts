@@ -3,7 +3,7 @@
 // concurrent invocations sharing one STS call and one MFA code through the cross-process lock.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ARTIFACTS } from "../support/cli.ts";
 import type { FakeSts, MasterUser } from "../support/fake-sts.ts";
 import { runInPty } from "../support/pty.ts";
@@ -11,12 +11,11 @@ import {
   awsEnv,
   mfaCode,
   mfaProcessCommand,
-  newUser,
   readmeConfig,
   SERIAL,
   sessionsByProfile,
   setupVault,
-  startScenarioSts,
+  useScenarioSts,
   stsCalls,
   type Vault,
 } from "../support/vault-scenario.ts";
@@ -25,13 +24,10 @@ const CONCURRENCY = 20;
 
 let sts: FakeSts;
 let user: MasterUser;
-
-beforeAll(async () => {
-  user = newUser();
-  sts = await startScenarioSts(user);
+useScenarioSts((s, u) => {
+  sts = s;
+  user = u;
 });
-afterAll(() => sts?.stop());
-beforeEach(() => sts.resetCalls());
 
 /** `exec jonsmith [flags] -- env`: the child's AWS_* variables. */
 async function execEnv(v: Vault, flags: string[] = [], env: Record<string, string> = {}): Promise<Record<string, string>> {

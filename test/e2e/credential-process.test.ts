@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ARTIFACTS, type Artifact, type CliResult, run, type Sandbox, sandbox } from "../support/cli.ts";
+import { ARTIFACTS, type Artifact, type CliResult, run, type Sandbox, sandbox, awsEnv } from "../support/cli.ts";
 import { shQuote } from "../support/fake-runtime.ts";
 import { type FakeSts, type MasterUser, startFakeSts } from "../support/fake-sts.ts";
 
@@ -53,14 +53,6 @@ function setup(artifact: Artifact): CpVault {
   };
 }
 
-function awsEnv(stdout: string): Record<string, string> {
-  return Object.fromEntries(
-    stdout
-      .split("\n")
-      .filter((l) => l.startsWith("AWS_"))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
 
 const inOneHour = () => new Date(Math.floor(Date.now() / 1000 + 3600) * 1000).toISOString().replace(/\.000Z$/, "Z");
 

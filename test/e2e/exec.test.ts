@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ARTIFACTS, DIST, run, sandbox, start, type Artifact, type Sandbox } from "../support/cli.ts";
+import { ARTIFACTS, DIST, run, sandbox, start, type Artifact, type Sandbox, awsEnv } from "../support/cli.ts";
 import { bootstrapUser, type Moto, type MotoUser, startMoto } from "../support/moto.ts";
 
 const execFileP = promisify(execFile);
@@ -30,14 +30,6 @@ async function setup(artifact: Artifact, extraConfig = ""): Promise<Sandbox> {
   return sb;
 }
 
-function envLines(stdout: string): Record<string, string> {
-  return Object.fromEntries(
-    stdout
-      .split("\n")
-      .filter((l) => l.startsWith("AWS_"))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
 
 describe.each(ARTIFACTS)("exec and export against moto ($name)", (artifact) => {
   it("exec role -- aws sts get-caller-identity prints the assumed-role ARN", async () => {
@@ -72,7 +64,7 @@ describe.each(ARTIFACTS)("exec and export against moto ($name)", (artifact) => {
     const sb = await setup(artifact);
     const r = await run(artifact, ["exec", "alice", "--", "env"], { env: { ...sb.env, AWS_PROFILE: "x", AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://x" } });
     expect(r.code, r.stderr).toBe(0);
-    const env = envLines(r.stdout);
+    const env = awsEnv(r.stdout);
     expect(env.AWS_SESSION_TOKEN).toBeTruthy();
     expect(env.AWS_ACCESS_KEY_ID).toBeTruthy();
     expect(env.AWS_ACCESS_KEY_ID).not.toBe(user.accessKeyId);
@@ -81,7 +73,7 @@ describe.each(ARTIFACTS)("exec and export against moto ($name)", (artifact) => {
     expect(env.AWS_PROFILE).toBeUndefined();
     expect(env.AWS_CONTAINER_CREDENTIALS_FULL_URI).toBeUndefined();
     // --no-session hands over the master keys without a token or expiry
-    const ns = envLines((await run(artifact, ["exec", "--no-session", "alice", "--", "env"], { env: sb.env })).stdout);
+    const ns = awsEnv((await run(artifact, ["exec", "--no-session", "alice", "--", "env"], { env: sb.env })).stdout);
     expect(ns.AWS_ACCESS_KEY_ID).toBe(user.accessKeyId);
     expect(ns.AWS_SESSION_TOKEN).toBeUndefined();
     expect(ns.AWS_CREDENTIAL_EXPIRATION).toBeUndefined();

@@ -3,7 +3,7 @@
 // stores nothing.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ARTIFACTS } from "../support/cli.ts";
 import type { FakeSts, MasterUser } from "../support/fake-sts.ts";
 import { runInPty } from "../support/pty.ts";
@@ -17,7 +17,7 @@ import {
   SERIAL,
   sessionsByProfile,
   setupVault,
-  startScenarioSts,
+  useScenarioSts,
   stsCalls,
   wrongMfaCode,
 } from "../support/vault-scenario.ts";
@@ -28,13 +28,10 @@ const REPORT_SESSION = ["sh", "-c", 'echo "session token: ${AWS_SESSION_TOKEN:+s
 
 let sts: FakeSts;
 let user: MasterUser;
-
-beforeAll(async () => {
-  user = newUser();
-  sts = await startScenarioSts(user);
+useScenarioSts((s, u) => {
+  sts = s;
+  user = u;
 });
-afterAll(() => sts?.stop());
-beforeEach(() => sts.resetCalls());
 
 function promptCount(output: string): number {
   return output.split(PROMPT).length - 1;

@@ -3,33 +3,29 @@
 // and the --debug decision lines, which must never contain a secret.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ARTIFACTS } from "../support/cli.ts";
 import type { FakeSts, MasterUser } from "../support/fake-sts.ts";
 import {
   awsEnv,
   mfaCode,
   mfaProcessCommand,
-  newUser,
   readmeConfig,
   ROLES,
   sessionsByProfile,
   sessionTypes,
   setupVault,
-  startScenarioSts,
+  useScenarioSts,
   stsCalls,
   type Vault,
 } from "../support/vault-scenario.ts";
 
 let sts: FakeSts;
 let user: MasterUser;
-
-beforeAll(async () => {
-  user = newUser();
-  sts = await startScenarioSts(user);
+useScenarioSts((s, u) => {
+  sts = s;
+  user = u;
 });
-afterAll(() => sts?.stop());
-beforeEach(() => sts.resetCalls());
 
 /** A vault with the README profiles, each MFA profile using an mfa_process that counts its runs. */
 async function readmeVault(artifact: (typeof ARTIFACTS)[number]): Promise<Vault & { mfaCodes(): number }> {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ARTIFACTS, type Artifact, type CliResult, run, type Sandbox, sandbox } from "../support/cli.ts";
+import { ARTIFACTS, type Artifact, type CliResult, run, type Sandbox, sandbox, awsEnv } from "../support/cli.ts";
 import { type FakeSso, startFakeSso } from "../support/fake-sso.ts";
 import { shQuote } from "../support/fake-runtime.ts";
 
@@ -98,14 +98,6 @@ process.exit(res.ok ? 0 : 1);
   };
 }
 
-function awsEnv(stdout: string): Record<string, string> {
-  return Object.fromEntries(
-    stdout
-      .split("\n")
-      .filter((l) => l.startsWith("AWS_"))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
 
 async function execEnv(v: SsoVault, args: string[], env: Record<string, string> = {}): Promise<{ env: Record<string, string>; stderr: string }> {
   const r = await v.run(["exec", ...args, "--", "env"], env);

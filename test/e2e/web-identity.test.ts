@@ -4,7 +4,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ARTIFACTS, type Artifact, type CliResult, run, type Sandbox, sandbox } from "../support/cli.ts";
+import { ARTIFACTS, type Artifact, type CliResult, run, type Sandbox, sandbox, awsEnv } from "../support/cli.ts";
 import { shQuote } from "../support/fake-runtime.ts";
 import { type FakeSts, startFakeSts } from "../support/fake-sts.ts";
 
@@ -58,14 +58,6 @@ duration_seconds = 7200
   };
 }
 
-function awsEnv(stdout: string): Record<string, string> {
-  return Object.fromEntries(
-    stdout
-      .split("\n")
-      .filter((l) => l.startsWith("AWS_"))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
 
 describe.each(ARTIFACTS)("web identity ($name)", (artifact) => {
   it("web_identity_token_file: the trimmed token is sent unsigned, and the session is cached", async () => {

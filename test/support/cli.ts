@@ -113,3 +113,13 @@ export function start(artifact: Artifact, args: string[], opts: RunOptions = {})
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   return spawn(cmd, [...pre, ...args], { env, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
 }
+
+/** The AWS_* variables in a child's `env` output (or `export --format env`). */
+export function awsEnv(stdout: string): Record<string, string> {
+  return Object.fromEntries(
+    stdout
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith("AWS_"))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+}

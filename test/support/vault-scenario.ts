@@ -3,8 +3,10 @@
 // README "Roles and MFA" profiles.
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { type Artifact, type CliResult, run, type RunOptions, type Sandbox, sandbox } from "./cli.ts";
+
+export { awsEnv } from "./cli.ts";
 import { type FakeSts, type MasterUser, randomTotpSecret, startFakeSts, totp } from "./fake-sts.ts";
 
 export const ACCOUNT = "111111111111";
@@ -148,16 +150,6 @@ console.log(String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, "
   };
 }
 
-/** The AWS_* variables of `exec PROFILE -- env` output. */
-export function awsEnv(stdout: string): Record<string, string> {
-  return Object.fromEntries(
-    stdout
-      .split(/\r?\n/)
-      .filter((l) => l.startsWith("AWS_"))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-}
-
 /** Every file in the keyring folder with its bytes (to prove that nothing was stored). */
 export function keyringSnapshot(sb: Sandbox): Record<string, string> {
   const out: Record<string, string> = {};
@@ -201,4 +193,19 @@ export function stsCalls(sts: FakeSts): string[] {
       if (c.status !== 200) s += ` -> ${c.errorCode}`;
       return s;
     });
+}
+
+/**
+ * One STS fake (with a fresh master user) for a test file: started before the tests, stopped after,
+ * its call log cleared before each test. `use` receives both once they exist.
+ */
+export function useScenarioSts(use: (sts: FakeSts, user: MasterUser) => void): void {
+  let sts: FakeSts | undefined;
+  beforeAll(async () => {
+    const user = newUser();
+    sts = await startScenarioSts(user);
+    use(sts, user);
+  });
+  afterAll(() => sts?.stop());
+  beforeEach(() => sts?.resetCalls());
 }

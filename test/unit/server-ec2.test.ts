@@ -2,7 +2,6 @@
 // bounds, expiry, tampering), the Host allow-list with the proxy secret, and errors as 504.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import { isListening, type ProxyUnavailableError } from "../../src/server/proxy.
 import { Secret } from "../../src/util/secret.ts";
 import type { Credentials } from "../../src/vault/credentials.ts";
 import type { CredentialsProvider } from "../../src/vault/providers/provider.ts";
+import { httpRequest } from "../support/http.ts";
 
 const T0 = Date.parse("2024-01-01T00:00:00Z");
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -32,15 +32,7 @@ const CREDS: Credentials = {
 const PATH = "/latest/meta-data/iam/security-credentials/";
 
 function req(server: Ec2Server, path: string, headers: Record<string, string> = {}, method = "GET") {
-  return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    const r = http.request({ host: "127.0.0.1", port: server.port, path, method, headers, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    r.on("error", reject);
-    r.end();
-  });
+  return httpRequest(server.port, path, { headers, method });
 }
 
 async function withServer(

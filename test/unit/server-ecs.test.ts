@@ -1,13 +1,13 @@
 // The ECS credential server in-process, over a fake provider: token, body format, /role-arn/,
 // eager vs lazy, errors without secrets, one refresh for concurrent requests.
 import { randomBytes } from "node:crypto";
-import http from "node:http";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.ts";
 import { ecsCredentialsBody, type EcsServer, type EcsServerOptions, startEcsServer } from "../../src/server/ecs.ts";
 import { Secret } from "../../src/util/secret.ts";
 import type { Credentials } from "../../src/vault/credentials.ts";
 import type { CredentialsProvider } from "../../src/vault/providers/provider.ts";
+import { httpRequest } from "../support/http.ts";
 
 const T0 = Date.parse("2024-01-01T00:00:00Z");
 
@@ -28,15 +28,7 @@ function countingProvider(make: () => Promise<Credentials> | Credentials): Crede
 }
 
 function req(server: EcsServer, path: string, headers: Record<string, string> = {}, method = "GET") {
-  return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    const r = http.request({ host: "127.0.0.1", port: server.port, path, method, headers, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    r.on("error", reject);
-    r.end();
-  });
+  return httpRequest(server.port, path, { headers, method });
 }
 
 async function withServer(opts: Partial<EcsServerOptions> & { provider: CredentialsProvider }, body: (s: EcsServer) => Promise<void>) {

@@ -11,17 +11,10 @@ import {
   withSecurityChecks,
 } from "../../src/server/middleware.ts";
 import { Secret } from "../../src/util/secret.ts";
+import { httpRequest } from "../support/http.ts";
 
 function get(port: number, path: string, headers: Record<string, string> = {}, agent: http.Agent | false = false) {
-  return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, headers, agent }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+  return httpRequest(port, path, { headers, agent });
 }
 
 function refused(port: number): Promise<boolean> {

@@ -4,7 +4,6 @@
 // exec's launcher (sudo -n, readiness wait, clear failures, shutdown on stdin EOF).
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -29,6 +28,7 @@ import {
 } from "../../src/server/proxy.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { FakeBinDir, fakeRuntime } from "../support/fake-runtime.ts";
+import { httpRequest } from "../support/http.ts";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const SECRET = new Secret("s3cret-s3cret-s3cret-s3cret-s3cret-0123");
@@ -38,15 +38,7 @@ const work = mkdtempSync(join(tmpdir(), "aws-vault-proxy-test-"));
 afterAll(() => bins.cleanup());
 
 function req(port: number, path: string, headers: Record<string, string> = {}, method = "GET") {
-  return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    const r = http.request({ host: "127.0.0.1", port, path, method, headers, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    r.on("error", reject);
-    r.end();
-  });
+  return httpRequest(port, path, { headers, method });
 }
 
 async function ec2Server(secret = SECRET): Promise<Ec2Server> {
