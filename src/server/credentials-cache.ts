@@ -4,6 +4,7 @@
 // cross-process lock.
 import type { Credentials } from "../vault/credentials.ts";
 import type { CredentialsProvider } from "../vault/providers/provider.ts";
+import type { CredentialServerOptions } from "./middleware.ts";
 
 export interface CachedCredentials {
   readonly credentials: Credentials;
@@ -108,4 +109,21 @@ export class CredentialsCache {
 function timeLeft(c: CachedCredentials, now: number): number {
   const exp = c.credentials.expiration;
   return exp === undefined ? Number.POSITIVE_INFINITY : exp.getTime() - now;
+}
+
+/**
+ * The cache a server starts with. A failure of the fetch made while starting is the caller's to
+ * report; refresh failures after `started()` go to onRefreshError.
+ */
+export function serverCredentialsCache(o: CredentialServerOptions): { cache: CredentialsCache; started(): void } {
+  let running = false;
+  const cache = new CredentialsCache(o.provider, {
+    now: o.now,
+    windowMs: o.windowMs,
+    onRefreshError: (e) => {
+      if (running) o.onRefreshError?.(e);
+    },
+    ...(o.debug ? { log: o.debug } : {}),
+  });
+  return { cache, started: () => void (running = true) };
 }

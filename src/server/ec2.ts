@@ -10,7 +10,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { UserError } from "../errors.ts";
 import { formatIso8601, goJsonObject } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
-import { type CachedCredentials, CredentialsCache } from "./credentials-cache.ts";
+import { type CachedCredentials, CredentialsCache, serverCredentialsCache } from "./credentials-cache.ts";
 import { safeErrorMessage, servedExpiration } from "./ecs.ts";
 import { type CredentialServerOptions, type Handler, listenHttp, requestPath, secretMatcher, sendText, withSecurityChecks } from "./middleware.ts";
 import {
@@ -155,19 +155,11 @@ export function ec2Handler(o: Ec2ServerOptions, cache: CredentialsCache, tokens:
 }
 
 export async function startEc2Server(o: Ec2ServerOptions): Promise<Ec2Server> {
-  let started = false;
-  const cache = new CredentialsCache(o.provider, {
-    now: o.now,
-    windowMs: o.windowMs,
-    onRefreshError: (e) => {
-      if (started) o.onRefreshError?.(e);
-    },
-    ...(o.debug ? { log: o.debug } : {}),
-  });
+  const { cache, started } = serverCredentialsCache(o);
   // aws-vault pre-fetches and ignores the error: SDKs time out IMDS calls aggressively, and a
   // failure here is retried (and shown) on the first request.
   await cache.get().catch((e: unknown) => o.debug?.(`pre-fetching credentials failed: ${safeErrorMessage(e)}`));
-  started = true;
+  started();
   const proxyOk = secretMatcher(o.proxySecret);
   const host = o.host ?? "127.0.0.1";
   let port = 0;

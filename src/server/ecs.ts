@@ -8,7 +8,7 @@ import { redact } from "../util/redact.ts";
 import { Secret } from "../util/secret.ts";
 import type { Credentials } from "../vault/credentials.ts";
 import type { CredentialsProvider } from "../vault/providers/provider.ts";
-import { type CachedCredentials, CredentialsCache } from "./credentials-cache.ts";
+import { type CachedCredentials, CredentialsCache, serverCredentialsCache } from "./credentials-cache.ts";
 import {
   type CredentialServerOptions,
   type Handler,
@@ -134,18 +134,9 @@ export function ecsHandler(o: EcsServerOptions, token: Secret, main: Credentials
 /** Starts the server (fetching credentials first unless lazy) and returns where it listens. */
 export async function startEcsServer(o: EcsServerOptions): Promise<EcsServer> {
   const token = randomToken(o.random);
-  // A failure of the eager fetch is the caller's error to report; later ones go to onRefreshError.
-  let started = false;
-  const main = new CredentialsCache(o.provider, {
-    now: o.now,
-    windowMs: o.windowMs,
-    onRefreshError: (e) => {
-      if (started) o.onRefreshError?.(e);
-    },
-    ...(o.debug ? { log: o.debug } : {}),
-  });
+  const { cache: main, started } = serverCredentialsCache(o);
   if (!o.lazy) await main.get();
-  started = true;
+  started();
   const host = o.host ?? "127.0.0.1";
   let port = 0;
   const server = await listenHttp(
