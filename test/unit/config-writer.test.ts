@@ -3,11 +3,11 @@ import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, UsageError } from "../../src/errors.ts";
 import { ConfigFile } from "../../src/vault/config/loader.ts";
 import { appendProfileSection, profileSectionHeader } from "../../src/vault/config/writer.ts";
+import { bundleForNode } from "../support/bundle.ts";
 
 let dir = "";
 let counter = 0;
@@ -154,15 +154,7 @@ describe("appendProfileSection across processes", () => {
   let bundle = "";
 
   beforeAll(async () => {
-    bundle = join(dir, "writer-bundle.mjs");
-    await build({
-      entryPoints: [resolve(import.meta.dirname, "../../src/vault/config/writer.ts")],
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      outfile: bundle,
-      logLevel: "silent",
-    });
+    bundle = await bundleForNode(resolve(import.meta.dirname, "../../src/vault/config/writer.ts"), join(dir, "writer-bundle.mjs"));
   });
 
   const script = `

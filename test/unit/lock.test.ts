@@ -3,10 +3,10 @@ import { readFile, mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises
 import { existsSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.ts";
 import { withFileLock } from "../../src/runtime/lock.ts";
+import { bundleForNode } from "../support/bundle.ts";
 
 let dir = "";
 let counter = 0;
@@ -217,15 +217,7 @@ describe("withFileLock across processes", () => {
   let bundle = "";
 
   beforeAll(async () => {
-    bundle = join(dir, "lock-bundle.mjs");
-    await build({
-      entryPoints: [resolve(import.meta.dirname, "../../src/runtime/lock.ts")],
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      outfile: bundle,
-      logLevel: "silent",
-    });
+    bundle = await bundleForNode(resolve(import.meta.dirname, "../../src/runtime/lock.ts"), join(dir, "lock-bundle.mjs"));
   });
 
   const worker = `

@@ -3,7 +3,6 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import { CancelledError, UsageError, UserError } from "../../src/errors.ts";
 import { osascriptScript } from "../../src/prompt/osascript.ts";
 import { goQuote } from "../../src/util/go-format.ts";
@@ -16,6 +15,7 @@ import {
 } from "../../src/prompt/prompt.ts";
 import { confirm, promptLine, promptSecretLine } from "../../src/prompt/terminal.ts";
 import { FakeBinDir, type FakeRuntimeOptions, fakeRuntime } from "../support/fake-runtime.ts";
+import { bundleForNode } from "../support/bundle.ts";
 
 const SERIAL = "arn:aws:iam::123456789012:mfa/jon";
 const PROMPT_TEXT = "Enter MFA code for arn:aws:iam::123456789012:mfa/jon: ";
@@ -332,8 +332,7 @@ try {
 }
 `,
     );
-    bundle = join(workDir, "entry.mjs");
-    await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", outfile: bundle, logLevel: "silent" });
+    bundle = await bundleForNode(entry, join(workDir, "entry.mjs"));
   });
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
