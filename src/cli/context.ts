@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { availableBackends } from "../keyring/open.ts";
 import { validatePromptName } from "../prompt/prompt.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { VERSION } from "../version.ts";
@@ -8,6 +9,8 @@ import { CommandFailure } from "./render.ts";
 /** What every command's register function receives. */
 export interface CliContext {
   rt: Runtime;
+  /** Backends usable here, probed once per process. */
+  availableBackends(): string[];
   /** Resolves global flags (flag > env > default) and opens nothing yet. */
   session(cmd: Command): Session;
   /** Runs a command body; errors are tagged with the command name; the result is the exit code. */
@@ -17,12 +20,14 @@ export interface CliContext {
 
 export function createContext(rt: Runtime): CliContext {
   let session: Session | undefined;
+  let backends: string[] | undefined;
   const ctx: CliContext = {
     rt,
+    availableBackends: () => (backends ??= availableBackends(rt.env, rt.platform)),
     exitCode: 0,
     session(cmd) {
       if (session) return session;
-      const options = resolveGlobalOptions(cmd.optsWithGlobals<GlobalFlags>(), rt);
+      const options = resolveGlobalOptions(cmd.optsWithGlobals<GlobalFlags>(), rt, ctx.availableBackends());
       if (options.debug) {
         rt.enableDebug();
         rt.log.debug(`aws-vault ${VERSION}`);

@@ -1,7 +1,7 @@
 // Global flags (aws-vault §1.2) and the lazily opened keyring and config file shared by commands.
 import { join } from "node:path";
 import { UsageError, UserError } from "../errors.ts";
-import { availableBackends, defaultFileDir, expandTilde, openKeyring } from "../keyring/open.ts";
+import { availableBackends, defaultFileDir, expandTilde, isBackendName, openKeyring } from "../keyring/open.ts";
 import type { Keyring } from "../keyring/keyring.ts";
 import { promptSecretLine } from "../prompt/terminal.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -44,13 +44,18 @@ export interface GlobalOptions {
   passPrefix?: string;
   fileDir: string;
   configPath: string;
+  /** Backends usable here, most preferred first (probed once per process). */
+  availableBackends: string[];
 }
 
 /** Flag > environment variable > default, for every global flag. */
-export function resolveGlobalOptions(flags: GlobalFlags, rt: Runtime): GlobalOptions {
+export function resolveGlobalOptions(
+  flags: GlobalFlags,
+  rt: Runtime,
+  available: string[] = availableBackends(rt.env, rt.platform),
+): GlobalOptions {
   const env = rt.env;
   const pick = (flag: string | undefined, name: string): string | undefined => flag ?? (env[name] || undefined);
-  const available = availableBackends(env, rt.platform);
   // keyctl is never the automatic default: the kernel keyring is emptied at reboot, and long-term keys
   // must not silently land there (aws-vault's keyctl default never worked, so nobody relies on it).
   const backend = pick(flags.backend, ENV.backend) ?? available.find((b) => b !== "keyctl") ?? "file";
@@ -66,6 +71,7 @@ export function resolveGlobalOptions(flags: GlobalFlags, rt: Runtime): GlobalOpt
     passPrefix: pick(flags.passPrefix, ENV.passPrefix),
     fileDir: expandTilde(pick(flags.fileDir, ENV.fileDir) ?? defaultFileDir(rt.homedir), rt.homedir),
     configPath: env[ENV.configFile] || join(rt.homedir, ".aws", "config"),
+    availableBackends: available,
   };
 }
 
@@ -91,8 +97,8 @@ export class Session {
 
   async #openKeyring(): Promise<Keyring> {
     const { rt, options } = this;
-    const available = availableBackends(rt.env, rt.platform);
-    if (!(available as string[]).includes(options.backend) && !isKnownBackend(options.backend)) {
+    const available = options.availableBackends;
+    if (!available.includes(options.backend) && !isBackendName(options.backend)) {
       throw new UsageError(`enum value must be one of ${available.join(",")}, got '${options.backend}'`);
     }
     const envPass = rt.env[ENV.filePassphrase];
@@ -127,9 +133,4 @@ export class Session {
       available,
     );
   }
-}
-
-/** Any backend name aws-vault knows, available here or not (the rest are usage errors). */
-function isKnownBackend(name: string): boolean {
-  return ["wincred", "keychain", "secret-service", "kwallet", "keyctl", "pass", "file"].includes(name);
 }

@@ -1,6 +1,5 @@
 // The command table, in aws-vault's help order.
 import { Command, Option } from "commander";
-import { availableBackends } from "../keyring/open.ts";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
 import { registerClear } from "./clear.ts";
@@ -20,7 +19,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(
       new Option(
         "--backend <backend>",
-        `Secret backend to use [${availableBackends(ctx.rt.env, ctx.rt.platform).join(" ")}] (env: AWS_VAULT_BACKEND)`,
+        `Secret backend to use [${ctx.availableBackends().join(" ")}] (env: AWS_VAULT_BACKEND)`,
       ),
     )
     .addOption(new Option("--prompt <prompt>", "Prompt driver to use (env: AWS_VAULT_PROMPT)"))
