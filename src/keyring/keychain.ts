@@ -18,6 +18,7 @@ import type { Spawner } from "../runtime/runtime.ts";
 import { goQuote } from "../util/go-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 import { type CallClock, MAX_PROMPT_WAIT_MS } from "./timeout.ts";
+import { definedEnv } from "../util/env.ts";
 
 export const KEYCHAIN_SERVICE = "aws-vault";
 const SECURITY = "/usr/bin/security";
@@ -116,8 +117,7 @@ export class KeychainKeyring implements Keyring {
 
   /** Runs `security`; reads and first writes may show a macOS dialog, so the call clock stops meanwhile. */
   async #security(args: string[], opts: { input?: string; interactive?: boolean } = {}) {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.#opts.env)) if (v !== undefined) env[k] = v;
+    const env = definedEnv(this.#opts.env);
     const run = () =>
       this.#opts.spawn.output(this.#opts.securityPath ?? SECURITY, args, {
         env,

@@ -18,6 +18,7 @@ import { goQuote } from "../util/go-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 import { newItem } from "./keyring.ts";
 import { DEFAULT_KEYRING_TIMEOUT_MS } from "./timeout.ts";
+import { definedEnv } from "../util/env.ts";
 
 export const KEYCTL_RING_NAME = "aws-vault";
 /** Possessor: all; user: view, read, write, search, link. */
@@ -74,8 +75,7 @@ export class KeyctlKeyring implements Keyring {
   }
 
   async #keyctl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.#opts.env)) if (v !== undefined) env[k] = v;
+    const env = definedEnv(this.#opts.env);
     try {
       return await this.#opts.spawn.output("keyctl", args, {
         env,

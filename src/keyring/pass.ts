@@ -18,6 +18,7 @@ import { withFileLock } from "../runtime/lock.ts";
 import { decodeFileName, decodeItem, encodeFileName, encodeItem } from "./file-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 import { DEFAULT_KEYRING_TIMEOUT_MS } from "./timeout.ts";
+import { definedEnv } from "../util/env.ts";
 
 export interface PassKeyringOptions {
   /** The password store (--pass-dir, else $PASSWORD_STORE_DIR, else ~/.password-store). */
@@ -121,8 +122,7 @@ export class PassKeyring implements Keyring {
   }
 
   async #pass(args: string[], input?: string): Promise<string> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.#opts.env)) if (v !== undefined) env[k] = v;
+    const env = definedEnv(this.#opts.env);
     env.PASSWORD_STORE_DIR = this.#opts.dir;
     let r;
     try {

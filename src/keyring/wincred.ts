@@ -22,6 +22,7 @@ import type { Spawner } from "../runtime/runtime.ts";
 import { goQuote } from "../util/go-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 import { newItem } from "./keyring.ts";
+import { definedEnv } from "../util/env.ts";
 
 export const WINCRED_MAX_BLOB = 2560;
 export const WINCRED_PREFIX = "aws-vault:aws-vault:";
@@ -204,8 +205,7 @@ export async function nativeWinCredStore(spawn: Spawner, env: Readonly<Record<st
     throw new KeyringError(`the Windows credential module cannot be loaded: ${(e as Error).message}`, { cause: e });
   }
   const entry = (target: string) => mod.Entry.withTarget(target, "aws-vault", "aws-vault");
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
+  const childEnv = definedEnv(env);
   return {
     async read(target) {
       const s = entry(target).getSecret();

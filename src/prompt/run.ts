@@ -2,13 +2,7 @@
 import { CancelledError, UserError } from "../errors.ts";
 import type { OutputResult, RunOptions, Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
-
-/** The defined entries of an environment, as a child process takes them. */
-export function definedEnv(env: Runtime["env"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
+import { definedEnv } from "../util/env.ts";
 
 /** Go's exec.ExitError wording: `exit status N` or `signal: X`. */
 export function exitStatus(r: OutputResult): string {

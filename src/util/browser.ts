@@ -5,6 +5,7 @@
 // The URL may carry a secret (login's SigninToken): errors and logs name the command, never the URL.
 import { UserError } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { definedEnv } from "./env.ts";
 
 /** How long an opener may take to fail before we assume it has handed the URL to a browser. */
 export const DEFAULT_SETTLE_MS = 3_000;
@@ -80,8 +81,7 @@ export interface OpenBrowserOptions {
  */
 export async function openBrowser(rt: Runtime, url: string, opts: OpenBrowserOptions = {}): Promise<void> {
   const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rt.env)) if (v !== undefined) env[k] = v;
+  const env = definedEnv(rt.env);
   const failures: string[] = [];
   for (const { cmd, args } of browserCommands(url, rt.env, rt.platform)) {
     if (rt.platform !== "win32" && !rt.spawn.which(cmd)) {

@@ -1,6 +1,7 @@
 // The environment `aws-vault exec` gives its child (aws-vault §2.2, hardened).
 import type { Credentials } from "./credentials.ts";
 import { credentialEnvVars } from "./export-format.ts";
+import { definedEnv } from "../util/env.ts";
 
 /** Always removed: they would shadow or confuse the credentials we hand over. */
 const ALWAYS_UNSET = [
@@ -33,8 +34,7 @@ export function childEnvironment(
   region: string | undefined,
   mode: ChildCredentialMode,
 ): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parent)) if (v !== undefined) env[k] = v;
+  const env = definedEnv(parent);
   for (const k of ALWAYS_UNSET) delete env[k];
   env.AWS_VAULT = profile;
   if (mode.kind === "env") {

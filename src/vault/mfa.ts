@@ -1,7 +1,8 @@
 // Where MFA codes come from (aws-vault vault/mfa.go): --mfa-token, then mfa_process, then a prompt driver.
 import { UserError } from "../errors.ts";
 import { choosePromptDriver, getPrompt, type MfaPrompt } from "../prompt/prompt.ts";
-import { definedEnv, exitStatus } from "../prompt/run.ts";
+import { exitStatus } from "../prompt/run.ts";
+import { definedEnv } from "../util/env.ts";
 import type { OutputResult, Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 

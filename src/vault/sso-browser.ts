@@ -5,6 +5,7 @@
 // logged: the URL has been printed already. No shell is involved.
 import type { Runtime } from "../runtime/runtime.ts";
 import { type BrowserCommand, browserCommands } from "../util/browser.ts";
+import { definedEnv } from "../util/env.ts";
 
 export type { BrowserCommand };
 
@@ -20,8 +21,7 @@ export function openBrowser(rt: Runtime, url: string): void {
     rt.log.debug("could not open a browser: set BROWSER, or open the printed link yourself");
     return;
   }
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rt.env)) if (v !== undefined) env[k] = v;
+  const env = definedEnv(rt.env);
   let started: Promise<{ code: number | null; signal: string | null }>;
   try {
     started = rt.spawn.output(command.cmd, command.args, { env, stdio: "pipe-out" });

@@ -12,15 +12,10 @@ import { Secret } from "../../util/secret.ts";
 import type { ProfileConfig } from "../config/profile.ts";
 import type { Credentials } from "../credentials.ts";
 import type { CredentialsProvider, VaultDeps } from "./provider.ts";
+import { definedEnv } from "../../util/env.ts";
 
 /** RFC 3339 / ISO 8601 timestamps with a zone (what the AWS CLI and SDKs accept from processes). */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$/;
-
-function childEnv(env: Runtime["env"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
 
 /**
  * Runs a profile's helper command (`credential_process`, `web_identity_token_process`) through the
@@ -31,7 +26,7 @@ export async function runProfileCommand(rt: Runtime, profile: string, setting: s
   rt.log.debug(`profile ${profile}: running ${setting}`);
   let result: OutputResult;
   try {
-    result = await rt.spawn.shellOutput(command, { env: childEnv(rt.env), stdio: "tty" });
+    result = await rt.spawn.shellOutput(command, { env: definedEnv(rt.env), stdio: "tty" });
   } catch (e) {
     throw new CredentialsError(`profile ${profile}: ${setting} could not be started: ${(e as Error).message}`, { cause: e });
   }
