@@ -9,6 +9,7 @@ import { ReadStream } from "node:tty";
 import { CancelledError, UserError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
 import { withoutSecretVars } from "./secret-env.ts";
+import { hardenProcess } from "./harden.ts";
 import type {
   Child,
   DebugLogger,
@@ -298,6 +299,7 @@ export function nodeRuntime(): Runtime {
     enableDebug() {
       log.enabled = true;
     },
+    hardenLongRunning: () => hardenProcess({ longRunning: true }),
   };
 }
 
