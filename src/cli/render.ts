@@ -36,7 +36,8 @@ export function renderError(rt: Runtime, e: unknown): number {
   if (rt.log.enabled) {
     let cause: unknown = ve instanceof InternalError ? err : ve.cause;
     while (cause) {
-      lines.push(`aws-vault: debug: caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
+      const text = cause instanceof Error ? (cause.stack ?? cause.message) : String(cause);
+      lines.push(`aws-vault: debug: caused by: ${rt.mapStackTrace ? rt.mapStackTrace(text) : text}`);
       cause = cause instanceof Error ? cause.cause : undefined;
     }
   }

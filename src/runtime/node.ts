@@ -10,6 +10,7 @@ import { CancelledError, UserError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
 import { withoutSecretVars } from "./secret-env.ts";
 import { hardenProcess } from "./harden.ts";
+import { mapStackTrace } from "./source-map.ts";
 import type {
   Child,
   DebugLogger,
@@ -300,6 +301,7 @@ export function nodeRuntime(): Runtime {
       log.enabled = true;
     },
     hardenLongRunning: () => hardenProcess({ longRunning: true }),
+    mapStackTrace,
   };
 }
 

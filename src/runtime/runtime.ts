@@ -90,4 +90,6 @@ export interface Runtime {
    * agent); see runtime/harden.ts. Absent in test runtimes.
    */
   hardenLongRunning?(): HardenResult;
+  /** Points a stack trace at the original source files (--debug); absent where nothing needs mapping. */
+  mapStackTrace?(stack: string): string;
 }
