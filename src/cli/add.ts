@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { UserError } from "../errors.ts";
+import { environmentError } from "../util/environment-error.ts";
+import { errorMessage, UserError } from "../errors.ts";
 import { promptLine, promptSecretLine } from "../prompt/terminal.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { goQuote } from "../util/go-format.ts";
@@ -66,7 +67,16 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
 
   if (o.addConfig && !config.hasProfile(o.profile)) {
     rt.log.debug(`Adding profile ${o.profile} to config at ${s.options.configPath}`);
-    await appendProfileSection(s.options.configPath, o.profile);
+    try {
+      await appendProfileSection(s.options.configPath, o.profile);
+    } catch (e) {
+      // The key is stored; say so, so nobody types it in again, and say why the config is not.
+      const why = environmentError(e);
+      throw new UserError(
+        `the credentials were stored, but [profile ${o.profile}] could not be added to ${s.options.configPath}: ${why ? why.message : errorMessage(e)}`,
+        { hints: [...(why?.hints ?? []), "add the section yourself, or use --no-add-config"], cause: e },
+      );
+    }
   }
   return 0;
 }

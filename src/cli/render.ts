@@ -2,6 +2,7 @@
 import { CancelledError, ChildExitError, InternalError, UsageError, VaultError } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { redact } from "../util/redact.ts";
+import { environmentError } from "../util/environment-error.ts";
 
 /** An error raised while running a command carries the command name, as aws-vault prints it. */
 export class CommandFailure extends Error {
@@ -22,7 +23,7 @@ export function renderError(rt: Runtime, e: unknown): number {
   }
   if (err instanceof ChildExitError) return err.exitCode;
   const ve: VaultError =
-    err instanceof VaultError ? err : new InternalError(`bug: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    err instanceof VaultError ? err : environmentError(err) ?? new InternalError(`bug: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   const lines: string[] = [];
   if (ve instanceof UsageError) {
     lines.push(`aws-vault: error: ${ve.message}, try --help`);

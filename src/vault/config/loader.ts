@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../errors.ts";
+import { environmentError } from "../../util/environment-error.ts";
 import { tryParseGoDuration } from "../../util/duration.ts";
 import { parseIni, type IniDocument, type IniSection, type IniSectionKind } from "./ini.ts";
 import {
@@ -61,6 +62,15 @@ function errorCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/** The reason and fix for an unreadable config file (EACCES, ENOTDIR, EISDIR...), when the environment is to blame. */
+function readError(path: string, e: unknown): ConfigError {
+  const why = environmentError(e);
+  return new ConfigError(`Error reading config file ${path}${why ? `: ${why.message.slice(why.message.lastIndexOf(": ") + 2)}` : ""}`, {
+    hints: why?.hints ?? [],
+    cause: e,
+  });
+}
+
 const MIN_ROLE_DURATION_S = 900;
 const MAX_ROLE_DURATION_S = 43_200;
 
@@ -107,7 +117,7 @@ export class ConfigFile {
       text = await readFile(path, "utf8");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return ConfigFile.empty(path);
-      throw new ConfigError(`Error reading config file ${path}`, { cause: e });
+      throw readError(path, e);
     }
     return ConfigFile.fromText(text, path);
   }
@@ -118,7 +128,7 @@ export class ConfigFile {
       text = readFileSync(path, "utf8");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return ConfigFile.empty(path);
-      throw new ConfigError(`Error reading config file ${path}`, { cause: e });
+      throw readError(path, e);
     }
     return ConfigFile.fromText(text, path);
   }
