@@ -51,6 +51,9 @@ describe("redact", () => {
     );
     expect(redact('{"Token" : "abc"}')).toBe('{"Token" : "[redacted]"}');
     expect(redact("secretAccessKey: \"abc\"")).toBe('secretAccessKey: "[redacted]"');
+    // Without the aws_ prefix, and a header without a space after the colon.
+    expect(redact("session_token=abc secret_access_key: def")).toBe("session_token=[redacted] secret_access_key: [redacted]");
+    expect(redact("Authorization:AWS4-HMAC-SHA256 x")).toBe("Authorization:[redacted] x");
   });
 
   it("masks session tokens", () => {
