@@ -40,9 +40,10 @@ async function readKeys(o: AddOptions, rt: Runtime): Promise<{ accessKeyId: stri
     if (!secret) throw new UserError("Missing value for AWS_SECRET_ACCESS_KEY");
     return { accessKeyId: id, secretAccessKey: new Secret(secret) };
   }
-  const accessKeyId = (await promptLine(rt, "Enter Access Key ID: ")).trim();
+  const withoutTerminal = "without a terminal, use --env with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set";
+  const accessKeyId = (await promptLine(rt, "Enter Access Key ID: ", { withoutTerminal })).trim();
   if (!accessKeyId) throw new UserError("no access key id entered; nothing was stored");
-  const secretAccessKey = new Secret((await promptSecretLine(rt, "Enter Secret Access Key: ")).reveal().trim());
+  const secretAccessKey = new Secret((await promptSecretLine(rt, "Enter Secret Access Key: ", { withoutTerminal })).reveal().trim());
   if (secretAccessKey.isEmpty()) throw new UserError("no secret access key entered; nothing was stored");
   return { accessKeyId, secretAccessKey };
 }

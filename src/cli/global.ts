@@ -126,9 +126,10 @@ export class Session {
         passphrase: {
           ...(envPass !== undefined ? { fromEnv: new Secret(envPass) } : {}),
           prompt: async (message, { confirm }) => {
-            const first = await promptSecretLine(rt, message, { trim: false });
+            const withoutTerminal = `without a terminal, set ${ENV.filePassphrase} (the file keyring's passphrase)`;
+            const first = await promptSecretLine(rt, message, { trim: false, withoutTerminal });
             if (confirm) {
-              const again = await promptSecretLine(rt, "Enter passphrase again to confirm: ", { trim: false });
+              const again = await promptSecretLine(rt, "Enter passphrase again to confirm: ", { trim: false, withoutTerminal });
               if (!first.equals(again)) throw new UserError("the passphrases do not match; nothing was stored");
             }
             return first;
