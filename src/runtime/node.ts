@@ -89,7 +89,7 @@ function openDevTty(flags: string): number {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`open /dev/tty: ${code === "ENXIO" ? "no such device or address" : (e as Error).message}`, {
-      hints: ["no terminal is available to prompt on; pass the value another way (see --help)"],
+      hints: ["no terminal is available to prompt on: run the command from a terminal"],
     });
   }
 }
