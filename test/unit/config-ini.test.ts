@@ -277,11 +277,12 @@ describe("shellSplit (Python shlex.split)", () => {
 describe("parseIni property", () => {
   const lineArb = fc.oneof(
     fc.string({ maxLength: 30 }),
-    fc.constantFrom("[default]", "[profile a]", "[profile __proto__]", "[sso-session s]", "[services x]", "[", "]", "=", "  k = v", "s3 =", "# c", "; c", "__proto__ = 1", "\t", "\r"),
+    fc.constantFrom("[default]", "[profile a]", "[profile __proto__]", "[sso-session s]", "[services x]", "[", "]", "=", "  k = v", "s3 =", "# c", "; c", "__proto__ = 1", "__proto__ =", "constructor =", "  prototype = 1", "  polluted = 1", "\t", "\r"),
     fc.tuple(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 })).map(([k, v]) => `${k} = ${v}`),
   );
 
-  it("throws nothing but ConfigError on arbitrary input", () => {
+  it("throws nothing but ConfigError on arbitrary input, and never touches Object.prototype", () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
     fc.assert(
       fc.property(fc.array(lineArb, { maxLength: 30 }), fc.constantFrom("\n", "\r\n", "\r"), (lines, eol) => {
         try {
@@ -296,6 +297,6 @@ describe("parseIni property", () => {
       }),
       { numRuns: 300 },
     );
-    expect(({} as Record<string, unknown>)["1"]).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
   });
 });

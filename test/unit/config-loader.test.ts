@@ -874,7 +874,7 @@ describe("parser + loader property", () => {
   const lineArb = fc.oneof(
     headerArb,
     fc.tuple(fc.constantFrom(...keys), valueArb).map(([k, v]) => `${k} = ${v}`),
-    fc.constantFrom("sts =", "  endpoint_url = http://x", "  garbage", "# comment"),
+    fc.constantFrom("sts =", "__proto__ =", "  endpoint_url = http://x", "  garbage", "# comment"),
     fc.string({ maxLength: 20 }),
   );
 
@@ -938,7 +938,8 @@ describe("parser + loader property", () => {
     );
   });
 
-  it("random mutations of a valid config never throw anything but ConfigError", () => {
+  it("random mutations of a valid config never throw anything but ConfigError, nor touch Object.prototype", () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
     fc.assert(
       fc.property(fc.array(mutationArb, { minLength: 1, maxLength: 8 }), envArb, (mutations, env) => {
         const ls = [...valid];
@@ -952,6 +953,6 @@ describe("parser + loader property", () => {
       }),
       { numRuns: 300 },
     );
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
   });
 });
