@@ -1,4 +1,5 @@
-// Config files where aws-vault's go-ini and the AWS CLI (botocore's configloader) disagree, with what
+// Config files where aws-vault's go-ini and the AWS CLI (botocore's configloader) disagree (and a few where
+// they agree but this tool used to differ), with what
 // the AWS CLI makes of them, which is what our parser must produce. test/unit/config-ini.test.ts
 // checks our parser against these expectations; test/unit/config-ini-aws-cli.test.ts checks the
 // expectations themselves against botocore, so the table cannot drift from the AWS CLI.
@@ -32,19 +33,19 @@ export const AWS_CLI_CASES: AwsCliCase[] = [
     title: "whitespace after `[` or before `]` of [default] makes it another section",
     text: "[ default]\nregion = a\n[default ]\nregion = b\n[profile p]\nregion = c\n",
     expected: only({ p: { region: "c" } }),
-    goIni: "trims the header: both are [default]",
+    goIni: "the same (go-ini does not trim the header; this tool used to)",
   },
   {
     title: "whitespace before `profile` makes it another section",
     text: "[ profile a]\nregion = a\n",
     expected: only({}),
-    goIni: "trims the header: profile a",
+    goIni: "the same (no `profile ` prefix)",
   },
   {
     title: "whitespace around the profile name is dropped (shell-style words)",
     text: "[profile  a]\nregion = a\n[profile b ]\nregion = b\n[profile\tc]\nregion = c\n",
     expected: only({ a: { region: "a" }, b: { region: "b" }, c: { region: "c" } }),
-    goIni: "keeps the inner spaces: profiles ` a` and `\\tc`",
+    goIni: "profiles ` a` and `b ` (everything after `profile `); `[profile\\tc]` is ignored",
   },
   {
     title: "a name with a space must be quoted; unquoted it is not a profile",
