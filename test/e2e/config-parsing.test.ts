@@ -62,6 +62,15 @@ describe.each(ARTIFACTS)("config parsing ($name)", (artifact) => {
     }
   });
 
+  it("points at an unquoted [profile a b] when profile 'a b' is not found", async () => {
+    const sb = sandbox();
+    writeFileSync(sb.configPath, "[profile a b]\nregion = eu-west-1\n");
+    const r = await run(artifact, ["export", "--no-session", "a b"], { env: sb.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`profile 'a b' not found in ${sb.configPath} and no stored credentials exist for it`);
+    expect(r.stderr).toContain('aws-vault: hint: [profile a b] is not read, as the AWS CLI does not read it: quote the name, [profile "a b"]');
+  });
+
   it("ignores bad session_tags where no role is assumed, and names the role profile where one is", async () => {
     const sb = sandbox();
     writeFileSync(sb.configPath, CONFIG);

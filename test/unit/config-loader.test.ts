@@ -127,6 +127,14 @@ describe("ConfigFile", () => {
     ]);
   });
 
+  it("names the unquoted header aws-vault would have read for a profile with a space", () => {
+    const file = ConfigFile.fromText(lines("[profile a b]", "region = r", '[profile "c d"]'), FILE);
+    expect(file.unreadProfileHeader("a b")).toBe("profile a b");
+    expect(file.unreadProfileHeader("c d")).toBeUndefined();
+    expect(file.hasProfile("a b")).toBe(false);
+    expect(file.hasProfile("c d")).toBe(true);
+  });
+
   it("lists default once when both [default] and [profile default] exist", () => {
     const file = ConfigFile.fromText(lines("[default]", "region = r", "[profile default]"), FILE);
     expect(file.profileNames()).toEqual(["default"]);

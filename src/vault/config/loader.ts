@@ -170,6 +170,14 @@ export class ConfigFile {
     return this.profileSection(name) !== undefined;
   }
 
+  /**
+   * The ignored header that aws-vault v7 would have read as profile `name` (`[profile a b]`: a name
+   * with spaces, unquoted), for a hint when that profile is not found.
+   */
+  unreadProfileHeader(name: string): string | undefined {
+    return this.document.ignoredSections.find((h) => h === `profile ${name}`);
+  }
+
   /** Headers of sections that are not profiles, sso-sessions or services. */
   ignoredSections(): readonly string[] {
     return this.document.ignoredSections;
