@@ -10,7 +10,11 @@ import { FileKeyring } from "../../src/keyring/file.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { CredentialStore } from "../../src/vault/credential-store.ts";
 
-const VECTORS = join(import.meta.dirname, "../../../shared/vectors/file-keyring-aws-vault-v7.2.0/keys");
+// AWS_VAULT_TEST_VECTORS: set by vitest.mutation.config.ts, whose Stryker sandbox is not beside shared/.
+const VECTORS = join(
+  process.env.AWS_VAULT_TEST_VECTORS ?? join(import.meta.dirname, "../../../shared/vectors"),
+  "file-keyring-aws-vault-v7.2.0/keys",
+);
 const PASSPHRASE = "correct horse battery staple";
 
 const EXPECTED: Array<[file: string, profile: string, id: string, secret: string]> = [
