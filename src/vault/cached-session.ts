@@ -55,13 +55,16 @@ export function cachedSessionProvider(
     return cached.credentials;
   };
 
+  let warnedUnreadable = false;
   const cachedSession = async (): Promise<CachedSession | undefined> => {
     try {
       return await store.get(lookup);
     } catch (e) {
-      // Like aws-vault, an unreadable cached session is a miss: it is fetched again and replaced.
+      // Like aws-vault, an unreadable (e.g. damaged) cached session is a miss: it is fetched again
+      // and the new one replaces it. A wrong passphrase is not: every other item would fail too.
       if (!(e instanceof KeyringError) || e instanceof WrongPassphraseError) throw e;
-      log(`cached session for ${lookup.profileName} is unreadable (${e.message}): refreshing`);
+      if (!warnedUnreadable) log(`cached session for ${lookup.profileName} is unreadable (${e.message}): replacing it`);
+      warnedUnreadable = true;
       return undefined;
     }
   };

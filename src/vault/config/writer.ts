@@ -21,7 +21,7 @@ export function profileSectionHeader(name: string): string {
   return name === DEFAULT_PROFILE ? "[default]" : `[profile ${name}]`;
 }
 
-function validateProfileName(name: string): void {
+export function validateProfileName(name: string): void {
   const invalid =
     name === "" ||
     name !== name.trim() ||
