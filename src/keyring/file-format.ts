@@ -96,13 +96,18 @@ function kek(passphrase: Secret, salt: Uint8Array, p2c: number): Promise<CryptoK
   return derived;
 }
 
+/** An integer from 1 to MAX_P2C (a JSON string "8192" is not one). */
+function isIterationCount(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_P2C;
+}
+
 function b64u(bytes: Uint8Array | ArrayBuffer): string {
   return Buffer.from(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes).toString("base64url");
 }
 
 export async function encryptItem(item: KeyringItem, passphrase: Secret, opts: EncryptOptions): Promise<string> {
   const p2c = opts.p2c ?? WRITE_P2C;
-  if (!Number.isInteger(p2c) || p2c < 1 || p2c > MAX_P2C) throw new RangeError(`PBES2 iteration count ${p2c} out of range`);
+  if (!isIterationCount(p2c)) throw new RangeError(`PBES2 iteration count ${p2c} out of range`);
   if (opts.salt.length < MIN_SALT_BYTES) throw new RangeError(`PBES2 salt of ${opts.salt.length} bytes is too short`);
   const random = opts.random ?? ((n: number) => webcrypto.getRandomValues(new Uint8Array(n)));
   // Key order as jose2go writes it (Go sorts map keys): alg, created, enc, p2c, p2s.
@@ -185,8 +190,8 @@ function parseToken(token: string, where: string): ParsedToken {
     throw new KeyringError(`${where}: unsupported JWE header parameter ${header.zip !== undefined ? "zip" : "crit"}`);
   }
   const p2c = header.p2c;
-  if (typeof p2c !== "number" || !Number.isInteger(p2c) || p2c < 1 || p2c > MAX_P2C) {
-    throw new KeyringError(`${where}: refusing PBES2 iteration count ${String(p2c)} (allowed 1 to ${MAX_P2C})`);
+  if (!isIterationCount(p2c)) {
+    throw new KeyringError(`${where}: refusing PBES2 iteration count ${JSON.stringify(p2c)} (allowed 1 to ${MAX_P2C})`);
   }
   const salt = typeof header.p2s === "string" ? unb64u(header.p2s) : undefined;
   if (!salt || salt.length < MIN_SALT_BYTES) throw invalid("bad PBES2 salt");
