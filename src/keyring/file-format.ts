@@ -154,33 +154,31 @@ function unb64u(s: string): Uint8Array | undefined {
  * dot. A damaged item (cut short, altered) still does; a stray file (`.DS_Store`, notes) does not.
  */
 export function looksLikeItem(token: string): boolean {
-  const text = token.trimStart();
-  const dot = text.indexOf(".");
-  return dot > 0 && typeof parseHeader(text.slice(0, dot))?.alg === "string";
+  const [head, ...rest] = token.trimStart().split(".");
+  return rest.length > 0 && parseHeader(head as string) !== undefined;
 }
 
+/** A JWE protected header: base64url of strict UTF-8 JSON with a string `alg`; else undefined. */
 function parseHeader(part: string): Record<string, unknown> | undefined {
-  const bytes = unb64u(part);
-  if (!bytes) return undefined;
   try {
-    const header: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    if (header !== null && typeof header === "object" && !Array.isArray(header)) return header as Record<string, unknown>;
+    // unb64u's undefined decodes to "", which JSON.parse refuses.
+    const header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unb64u(part))) as Record<string, unknown> | null;
+    return typeof header?.alg === "string" ? header : undefined;
   } catch {
-    // not JSON
+    return undefined;
   }
-  return undefined;
 }
 
 function parseToken(token: string, where: string): ParsedToken {
   const parts = token.trim().split(".");
-  const [h = "", ek = "", iv = "", ct = "", tag = ""] = parts;
-  const header = parseHeader(h);
-  if (!header || typeof header.alg !== "string") {
+  const header = parseHeader(parts[0] as string);
+  if (!header) {
     throw new KeyringError(`${where}: not a valid aws-vault keyring item (${parts.length === 5 ? "bad JWE header" : "not a compact JWE"})`);
   }
   // From here on the file is an item's: whatever is wrong was damaged after it was written.
   const invalid = (why: string) => new DamagedItemError(`${where}: the file is not a whole item (${why})`, false);
   if (parts.length !== 5) throw invalid(`${parts.length} parts instead of 5`);
+  const [h, ek, iv, ct, tag] = parts as [string, string, string, string, string];
   if (header.alg !== ALG || header.enc !== ENC) {
     throw new KeyringError(`${where}: unsupported encryption ${String(header.alg)}/${String(header.enc)}`, {
       hints: [`only aws-vault file keyring items (${ALG}, ${ENC}) can be read`],
@@ -250,15 +248,13 @@ export function encodeItem(item: KeyringItem): string {
 }
 
 export function decodeItem(bytes: Uint8Array, where: string): KeyringItem {
-  const notAnItem = () => new DamagedItemError(`${where}: decrypted content is not an aws-vault keyring item`, true);
-  let raw: unknown;
+  let o: Record<string, unknown>;
   try {
-    raw = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw notAnItem();
+    o = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    if (typeof o !== "object" || o === null) throw new TypeError(`not a JSON object`);
+  } catch (e) {
+    throw new DamagedItemError(`${where}: decrypted content is not an aws-vault keyring item`, true, { cause: e });
   }
-  if (!raw || typeof raw !== "object") throw notAnItem();
-  const o = raw as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === "string" ? v : "");
   return {
     key: str(o.Key),
@@ -272,29 +268,12 @@ export function decodeItem(bytes: Uint8Array, where: string): KeyringItem {
 
 /** File name for a key: `%` and `/` percent-encoded (mtibben/percent.Encode(key, "/")). */
 export function encodeFileName(key: string): string {
-  let out = "";
-  for (const ch of key) {
-    if (ch === "%" || ch === "/") out += `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
-    else out += ch;
-  }
-  return out;
+  return key.replace(/[%/]/g, (ch) => (ch === "%" ? "%25" : "%2F"));
 }
 
 /** Inverse of encodeFileName: `%XX` with valid hex becomes that byte; anything else is kept. */
 export function decodeFileName(name: string): string {
-  const src = Buffer.from(name, "utf8");
-  const out: number[] = [];
-  for (let i = 0; i < src.length; i++) {
-    const b = src[i] as number;
-    if (b === 0x25 && i + 2 < src.length) {
-      const hex = String.fromCharCode(src[i + 1] as number, src[i + 2] as number);
-      if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
-        out.push(parseInt(hex, 16));
-        i += 2;
-        continue;
-      }
-    }
-    out.push(b);
-  }
-  return Buffer.from(out).toString("utf8");
+  // split() with a capture group puts the `%XX` escapes at the odd indexes.
+  const bytes = name.split(/(%[0-9A-Fa-f]{2})/).flatMap((part, i) => (i % 2 === 1 ? [parseInt(part.slice(1), 16)] : [...Buffer.from(part)]));
+  return Buffer.from(bytes).toString("utf8");
 }

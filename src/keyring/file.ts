@@ -35,7 +35,7 @@ export function fileKeyProblem(key: string): string | undefined {
   const name = encodeFileName(key);
   if (name === "." || name === "..") return "the name is a folder";
   if (isOwnFileName(name)) return `names starting with ${LOCK_NAME} or ${TMP_PREFIX} are reserved for the keyring's own files`;
-  if (Buffer.byteLength(name, "utf8") > MAX_FILE_NAME_BYTES) return `the file name would be longer than ${MAX_FILE_NAME_BYTES} bytes`;
+  if (Buffer.byteLength(name) > MAX_FILE_NAME_BYTES) return `the file name would be longer than ${MAX_FILE_NAME_BYTES} bytes`;
   return undefined;
 }
 
@@ -64,7 +64,7 @@ interface Classified {
 }
 
 function errnoCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
+  return (e as NodeJS.ErrnoException).code;
 }
 
 /** A shell word for a hint: bare when safe, else single-quoted. */
@@ -314,7 +314,7 @@ export class FileKeyring implements Keyring {
       try {
         const s = await stat(path);
         if (s.isFile() && now - s.mtimeMs > STALE_TEMP_MS) {
-          await rm(path, { force: true });
+          await rm(path);
           this.#opts.log?.(`[keyring] removed ${path}, left by an interrupted write`);
         }
       } catch {
@@ -356,7 +356,7 @@ export async function writeFileAtomic(path: string, content: string, random: (n:
   try {
     await rename(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true });
+    await rm(tmp).catch(() => undefined);
     throw new UserError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

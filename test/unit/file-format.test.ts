@@ -97,7 +97,9 @@ describe("file format: writing", () => {
     await expect(encryptItem(ITEM, PASS, { now: NOW, salt: new Uint8Array(7), p2c: 10 })).rejects.toThrow(
       new RangeError("PBES2 salt of 7 bytes is too short"),
     );
-    expect(header(await encryptItem(ITEM, PASS, { now: NOW, salt: new Uint8Array(8), p2c: 1 })).p2c).toBe(1);
+    const eight = await encryptItem(ITEM, PASS, { now: NOW, salt: new Uint8Array(8), p2c: 1 });
+    expect(header(eight).p2c).toBe(1);
+    expect((await decryptItem(eight, PASS, "f")).key).toBe("prof");
   });
 
   it("an independent JWE implementation (python joserfc) decrypts what we write with an empty passphrase", async () => {
@@ -186,6 +188,8 @@ describe("file format: reading", () => {
     await damaged(withHeader(t, (h) => (h.p2s = "AAAAA")), "bad PBES2 salt"); // impossible length
     await damaged(withHeader(t, (h) => (h.p2s = "AAAAAAAAAAA=")), "bad PBES2 salt"); // padded
     for (const i of [1, 2, 3, 4]) await damaged(withPart(t, i, `${t.split(".")[i]}!`), "bad base64url");
+    // One character more (a length that leaves 6 stray bits): Buffer would silently drop it.
+    await damaged(withPart(t, 2, `${t.split(".")[2]}A`), "bad base64url");
     await damaged(withPart(t, 1, Buffer.alloc(32).toString("base64url")), "wrong key, IV or tag length");
     await damaged(withPart(t, 2, Buffer.alloc(16).toString("base64url")), "wrong key, IV or tag length");
     await damaged(withPart(t, 4, Buffer.alloc(12).toString("base64url")), "wrong key, IV or tag length");
@@ -204,6 +208,7 @@ describe("file format: reading", () => {
     expect(content).toBeInstanceOf(DamagedItemError);
     expect((content as DamagedItemError).passphraseConfirmed).toBe(true);
     expect(content.message).toBe("f: the content fails its integrity check");
+    expect((content.cause as Error).name).toBe("OperationError");
 
     // The header is the content's AAD: changing it (here only `created`) fails the content.
     const aad = await failure(decryptItem(withHeader(t, (h) => (h.created = "x")), PASS, "f"));
@@ -245,6 +250,11 @@ describe("file format: item shape and JSON", () => {
       expect(looksLikeItem(text), text).toBe(false);
     }
     expect(looksLikeItem(`${Buffer.from('{"alg":"other"}').toString("base64url")}.`)).toBe(true);
+    // A header without the dot that must follow it, or with bytes that are not UTF-8, is not one.
+    expect(looksLikeItem(Buffer.from('{"alg":"other"}').toString("base64url"))).toBe(false);
+    const notUtf8 = Buffer.concat([Buffer.from('{"alg":"x","created":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    expect(looksLikeItem(`${notUtf8.toString("base64url")}.x`)).toBe(false);
+    expect(looksLikeItem(`${Buffer.from('{"alg":"x","created":"\u00e9"}').toString("base64url")}.x`)).toBe(true);
   });
 
   it("decodes the item JSON strictly enough, and names damage when the plaintext is not an item", () => {
@@ -273,6 +283,26 @@ describe("file format: item shape and JSON", () => {
       expect(e, bad).toBeInstanceOf(DamagedItemError);
       expect((e as DamagedItemError).message).toBe("f: decrypted content is not an aws-vault keyring item");
       expect((e as DamagedItemError).passphraseConfirmed).toBe(true);
+      expect((e as DamagedItemError).cause, bad).toBeInstanceOf(Error);
     }
+  });
+});
+
+// Last: the slowest test, so that mutation runs reach it only for mutants the others leave alive.
+describe("file format: the derived-key cache", () => {
+  it("holds the last 4096 keys: the oldest is derived again only after 4096 newer ones", async () => {
+    const s0 = salt();
+    const t0 = await encryptItem(ITEM, PASS, { now: NOW, salt: s0, p2c: 1 });
+    const fill = async (n: number) => {
+      for (let i = 0; i < n; i++) await encryptItem(ITEM, PASS, { now: NOW, salt: salt(), p2c: 1 });
+    };
+    await fill(4095);
+    let before = pbes2Derivations();
+    await decryptItem(t0, PASS, "f");
+    expect(pbes2Derivations()).toBe(before);
+    await fill(1);
+    before = pbes2Derivations();
+    await decryptItem(t0, PASS, "f");
+    expect(pbes2Derivations()).toBe(before + 1);
   });
 });

@@ -1,7 +1,7 @@
 // The file keyring (file.ts) against damage, wrong passphrases, reserved names, stray files and
 // interrupted writes. Real files in temp folders; the passphrase source and clock are injected.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -393,5 +393,179 @@ describe("file keyring: interrupted writes", () => {
     expect(e).toBeInstanceOf(UserError);
     expect(e.message).toMatch(new RegExp(`^cannot write ${target}: `));
     expect(readdirSync(dir).sort()).toEqual(["busy", "x"]);
+  });
+});
+
+describe("file keyring: what a passphrase check remembers", () => {
+  /** Items written under another passphrase, for swapping in behind a keyring's back. */
+  async function foreignItems(keys: string[]): Promise<string> {
+    const { dir, kr } = setup({ env: "another passphrase" });
+    for (const k of keys) await kr.set(item(k));
+    return dir;
+  }
+
+  it("a write checks the passphrase once per process", async () => {
+    const dir = await filled();
+    const { kr } = setup({ dir, env: PASS });
+    await kr.set(item("d"));
+    const other = await foreignItems(["a", "b", "c", "d"]);
+    for (const k of ["a", "b", "c", "d"]) writeFileSync(join(dir, k), readFileSync(join(other, k)));
+    await kr.set(item("e"));
+    // A keyring opened now checks, and finds the swapped items refuse the passphrase.
+    expect(await failure(setup({ dir, env: PASS }).kr.get("a"))).toBeInstanceOf(WrongPassphraseError);
+  });
+
+  it("an item whose key unwrapped proves the passphrase for later damage; a cut-short one proves nothing", async () => {
+    const dir = await filled();
+    await setup({ dir, env: PASS }).kr.set(item("d"));
+    // a: foreign (logged when asked), b: damaged content, c: damaged key, d: fine.
+    const foreign = readFileSync(join(dir, "a"), "utf8").split(".");
+    foreign[0] = Buffer.from('{"alg":"RSA-OAEP","enc":"A256GCM"}').toString("base64url");
+    writeFileSync(join(dir, "a"), foreign.join("."));
+    damageItem(join(dir, "b"), 3);
+    damageItem(join(dir, "c"), 1);
+    const { kr, logs } = setup({ dir, env: PASS });
+    expect(await failure(kr.get("b"))).toBeInstanceOf(DamagedItemError);
+    expect(await failure(kr.get("c"))).toBeInstanceOf(DamagedItemError);
+    expect(logs).toEqual([]);
+    // Without that proof the other items are asked: "a" is skipped, "b" unwraps.
+    const fresh = setup({ dir, env: PASS });
+    const e = await failure(fresh.kr.get("c"));
+    expect(e).toBeInstanceOf(DamagedItemError);
+    expect((e as DamagedItemError).passphraseConfirmed).toBe(true);
+    expect(fresh.logs).toEqual([`[keyring] skipping unreadable file ${join(dir, "a")}`]);
+    // A judged damage is remembered too: the next damaged key asks nobody.
+    damageItem(join(dir, "d"), 1);
+    expect(await failure(fresh.kr.get("d"))).toBeInstanceOf(DamagedItemError);
+    expect(fresh.logs).toHaveLength(1);
+  });
+
+  it("a cut-short item read under a wrong passphrase leaves the passphrase unproven", async () => {
+    const dir = await filled();
+    writeFileSync(join(dir, "a"), readFileSync(join(dir, "a"), "utf8").split(".").slice(0, 2).join("."));
+    const { kr } = setup({ dir, env: "nope" });
+    const cut = await failure(kr.get("a"));
+    expect(cut).toBeInstanceOf(DamagedItemError);
+    expect((cut as DamagedItemError).passphraseConfirmed).toBe(false);
+    expect(await failure(kr.get("b"))).toBeInstanceOf(WrongPassphraseError);
+  });
+});
+
+describe("file keyring: odds and ends", () => {
+  it("needs a folder, and says which backend and folder it is", () => {
+    expect(() => setup({ dir: "" })).toThrow(new KeyringError("No directory provided for file keyring"));
+    const { dir, kr } = setup({ env: PASS });
+    expect(kr.dir).toBe(dir);
+    expect(kr.backend).toBe("file");
+    expect(kr.describeLocation("a/b")).toBe(join(dir, "a%2Fb"));
+  });
+
+  it("creates missing parent folders 0700 on the first write", async () => {
+    const base = mkdtempSync(join(tmpdir(), "awsv-hard-"));
+    const dir = join(base, "one", "two", "keys");
+    const { kr } = setup({ dir, env: PASS });
+    await kr.set(item("x"));
+    expect(readdirSync(dir)).toEqual(["x"]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "x")).mode & 0o777).toBe(0o600);
+  });
+
+  it("works without a logger when it skips files and cleans up", async () => {
+    const dir = await filled();
+    writeFileSync(join(dir, "zz-foreign"), `${Buffer.from('{"alg":"none"}').toString("base64url")}.x.y.z.w`);
+    const stale = join(dir, ".aws-vault-tmp-stale");
+    writeFileSync(stale, "x");
+    utimesSync(stale, new Date(0), new Date(0));
+    damageItem(join(dir, "a"), 1);
+    const kr = new FileKeyring({
+      dir,
+      passphrase: { fromEnv: new Secret(PASS), prompt: async () => new Secret(PASS) },
+      now: () => new Date(),
+      random: (n) => new Uint8Array(randomBytes(n)),
+    });
+    expect(await failure(kr.get("a"))).toBeInstanceOf(DamagedItemError);
+    damageItem(join(dir, "b"), 1);
+    damageItem(join(dir, "c"), 1);
+    const lone = new FileKeyring({
+      dir,
+      passphrase: { fromEnv: new Secret(PASS), prompt: async () => new Secret(PASS) },
+      now: () => new Date(),
+      random: (n) => new Uint8Array(randomBytes(n)),
+    });
+    // Every key refuses and "zz-foreign" is skipped: a wrong passphrase as far as anyone can tell.
+    expect(await failure(lone.set(item("d")))).toBeInstanceOf(WrongPassphraseError);
+    expect(await failure(lone.get("a"))).toBeInstanceOf(WrongPassphraseError);
+    expect(existsSync(stale)).toBe(false);
+  });
+
+  it("lists in file name order whatever order the folder returns", async () => {
+    const { kr } = setup({ env: PASS });
+    const names = ["m", "c", "x", "a", "q", "b", "z", "k", "e", "t"];
+    for (const n of names) await kr.set(item(n));
+    expect(await kr.keys()).toEqual([...names].sort());
+  });
+
+  it("hints with the name as a shell word", async () => {
+    const { dir, kr } = setup({ env: PASS });
+    await kr.set(item("team/dev-1.x"));
+    damageItem(join(dir, "team%2Fdev-1.x"), 3);
+    const e = (await failure(kr.get("team/dev-1.x"))) as DamagedItemError;
+    expect(e.hints).toEqual([
+      "the other items are not affected; remove this one with `aws-vault remove team/dev-1.x`, then store it again with `aws-vault add team/dev-1.x`",
+    ]);
+  });
+
+  it("keeps the system error as the cause of what it reports", async () => {
+    const { dir, kr } = setup({ env: PASS });
+    await kr.set(item("real"));
+    mkdirSync(join(dir, "sub"));
+    expect((await failure(kr.get("sub"))).cause).toMatchObject({ code: "EISDIR" });
+    expect((await failure(kr.remove("sub"))).cause).toMatchObject({ code: expect.stringMatching(/EISDIR|ERR_FS_EISDIR/) });
+    const file = join(mkdtempSync(join(tmpdir(), "awsv-hard-")), "keys");
+    writeFileSync(file, "");
+    const inFile = setup({ dir: file, env: PASS }).kr;
+    expect((await failure(inFile.getMetadata("x"))).cause).toMatchObject({ code: "ENOTDIR" });
+    expect((await failure(inFile.keys())).cause).toMatchObject({ code: "ENOTDIR" });
+    mkdirSync(join(dir, "busy"));
+    writeFileSync(join(dir, "busy", "f"), "");
+    expect((await failure(writeFileAtomic(join(dir, "busy"), "x", (n) => new Uint8Array(randomBytes(n))))).cause).toMatchObject({
+      code: expect.stringMatching(/^E/),
+    });
+  });
+
+  it("notices a file replaced by an item of the same size and time, or changed in size or time only", async () => {
+    const { dir, kr } = setup({ env: PASS });
+    await kr.set(item("real"));
+    const jwe = readFileSync(join(dir, "real"), "utf8");
+    const when = new Date("2026-05-05T05:05:05Z");
+    const put = (name: string, content: string, how: "rename" | "inplace") => {
+      const target = join(dir, name);
+      if (how === "rename") {
+        const tmp = join(dir, "..", `swap-${name}`);
+        writeFileSync(tmp, content);
+        utimesSync(tmp, when, when);
+        renameSync(tmp, target);
+      } else {
+        writeFileSync(target, content);
+        utimesSync(target, when, when);
+      }
+    };
+    // Another inode only.
+    put("ino", "z".repeat(jwe.length), "inplace");
+    expect(await kr.keys()).toEqual(["real"]);
+    put("ino", jwe, "rename");
+    expect(await kr.keys()).toEqual(["ino", "real"]);
+    // Another size only (same inode, same time).
+    put("size", "z".repeat(jwe.length), "inplace");
+    expect(await kr.keys()).toEqual(["ino", "real"]);
+    put("size", `${jwe}\n`, "inplace");
+    expect(await kr.keys()).toEqual(["ino", "real", "size"]);
+    // Another time only (same inode, same size).
+    put("time", "z".repeat(jwe.length), "inplace");
+    expect(await kr.keys()).toEqual(["ino", "real", "size"]);
+    writeFileSync(join(dir, "time"), jwe);
+    const later = new Date(when.getTime() + 5000);
+    utimesSync(join(dir, "time"), later, later);
+    expect(await kr.keys()).toEqual(["ino", "real", "size", "time"]);
   });
 });
