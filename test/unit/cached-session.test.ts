@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { KeyNotFoundError, KeyringError, WrongPassphraseError } from "../../src/errors.ts";
 import { DamagedItemError } from "../../src/keyring/file-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "../../src/keyring/keyring.ts";
+import { MemoryKeyring } from "../../src/keyring/memory.ts";
 import { maskKeyId } from "../../src/util/redact.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { cachedSessionProvider } from "../../src/vault/cached-session.ts";
@@ -28,6 +29,8 @@ class ClockKeyring implements Keyring {
   readonly items = new Map<string, { item: KeyringItem; mtime: Date }>();
   failGet: Error | undefined;
   failMetadata = false;
+  /** When set, getMetadata reports this issue time instead of the write time (clock skew). */
+  issuedAt: Date | undefined;
   constructor(private readonly rt: FakeRuntime) {}
   async get(key: string): Promise<KeyringItem> {
     if (this.failGet) throw this.failGet;
@@ -38,7 +41,7 @@ class ClockKeyring implements Keyring {
   async getMetadata(key: string): Promise<ItemMetadata> {
     const e = this.items.get(key);
     if (!e || this.failMetadata) throw new KeyNotFoundError(key);
-    return { modificationTime: e.mtime };
+    return { modificationTime: this.issuedAt ?? e.mtime };
   }
   async set(item: KeyringItem): Promise<void> {
     this.items.set(item.key, { item, mtime: this.rt.now() });
@@ -169,6 +172,32 @@ describe("cached session provider", () => {
     expect(inner.calls).toBe(4);
   });
 
+  it("with a duration asked for, enough time left is enough, whatever the recorded issue time says", async () => {
+    const { rt, keyring, inner, provider } = setup();
+    await provider().retrieve();
+    // A skewed clock recorded the session as issued 50 minutes after it was.
+    keyring.issuedAt = new Date(NOW.getTime() + 50 * MIN);
+    rt.advance(MIN);
+    await provider(HOUR).retrieve();
+    expect(inner.calls).toBe(1);
+    rt.advance(1000);
+    await provider(HOUR).retrieve();
+    expect(inner.calls).toBe(2);
+  });
+
+  it("judges the time left by the credentials' own expiry, to the millisecond (the key holds whole seconds)", async () => {
+    const { rt, inner, provider } = setup();
+    inner.lifetimeMs = 5 * MIN + 500;
+    await provider().retrieve();
+    rt.advance(300);
+    // 5m0.2s left by the credentials, 4m59.7s by the key name's whole seconds.
+    await provider().retrieve();
+    expect(inner.calls).toBe(1);
+    rt.advance(201);
+    await provider().retrieve();
+    expect(inner.calls).toBe(2);
+  });
+
   it("with a duration asked for, time left within a minute of it needs no issue time", async () => {
     const { rt, keyring, inner, provider } = setup();
     await provider().retrieve();
@@ -253,6 +282,21 @@ describe("cached session provider", () => {
     expect(statSync(lockDir).mode & 0o777).toBe(0o700);
     expect(readdirSync(lockDir)).toEqual([]);
     expect(keyring.items.size).toBe(1);
+  });
+
+  it("names the lock the same way for a keyring without a location and a session without an MFA serial", async () => {
+    const rt = fakeRuntime({ now: NOW });
+    const keyring = new MemoryKeyring();
+    const inner = new Inner(rt);
+    const lockDir = join(mkdtempSync(join(tmpdir(), "awsv-cache-")), "locks");
+    const deps = { rt, keyring, aws: {} as VaultDeps["aws"], mfaToken: () => Promise.reject(new Error("no")), stsEndpoint: () => undefined, minTtlMs: MIN, lockDir } satisfies VaultDeps;
+    let seen: string[] = [];
+    inner.started = () => {
+      seen = readdirSync(lockDir);
+    };
+    await cachedSessionProvider(deps, { type: "sts.AssumeRole", profileName: "p" }, inner).retrieve();
+    const id = createHash("sha256").update("memory\0\0sts.AssumeRole\0p\0").digest("hex").slice(0, 32);
+    expect(seen).toEqual([`${id}.lock`]);
   });
 
   it("a second invocation waiting on the lock reads what the first stored instead of calling again", async () => {
