@@ -32,7 +32,9 @@ export function renderError(rt: Runtime, e: unknown): number {
   } else {
     lines.push(`aws-vault: error: ${command ? `${command}: ` : ""}${ve.message}`);
   }
-  for (const hint of ve.hints) lines.push(`aws-vault: hint: ${hint}`);
+  // An error that names a file system failure of the machine but gives no fix gets the fix for its errno.
+  const hints = ve.hints.length > 0 || ve instanceof InternalError ? ve.hints : (environmentError(ve.cause)?.hints ?? []);
+  for (const hint of hints) lines.push(`aws-vault: hint: ${hint}`);
   if (ve instanceof InternalError) lines.push("aws-vault: hint: this is a bug; please report it with the output of --debug");
   if (rt.log.enabled) {
     let cause: unknown = ve instanceof InternalError ? err : ve.cause;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderError } from "../../src/cli/render.ts";
-import { UserError } from "../../src/errors.ts";
+import { KeyringError, UserError } from "../../src/errors.ts";
 import { environmentError } from "../../src/util/environment-error.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
 
@@ -55,5 +55,18 @@ describe("environmentError", () => {
       `aws-vault: error: mkdir ${dir}/file/sub: a part of the path is not a folder (ENOTDIR)\n` +
         "aws-vault: hint: check HOME, AWS_VAULT_FILE_DIR and AWS_CONFIG_FILE: a file stands where a folder is expected\n",
     );
+  });
+
+  it("a user error without hints caused by one gets the fix; one with hints keeps its own", () => {
+    const cause = fsError("EROFS", "open", "/k/x");
+    const rt = fakeRuntime({ debug: false });
+    expect(renderError(rt, new KeyringError("cannot write /k/x", { cause }))).toBe(1);
+    expect(rt.stderr.text).toBe(
+      "aws-vault: error: cannot write /k/x\n" +
+        "aws-vault: hint: make that file system writable, or point HOME, AWS_VAULT_FILE_DIR or AWS_CONFIG_FILE at a writable place\n",
+    );
+    const own = fakeRuntime({ debug: false });
+    renderError(own, new KeyringError("cannot write /k/x", { cause, hints: ["mine"] }));
+    expect(own.stderr.text).toBe("aws-vault: error: cannot write /k/x\naws-vault: hint: mine\n");
   });
 });
