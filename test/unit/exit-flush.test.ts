@@ -1,6 +1,7 @@
 // Issue 9 item 1 at the runtime level, in both runtimes: exitProcess waits for every write. The
 // pattern that lost output under Node: a write that fills the pipe, then one smaller than the
-// stream's high-water mark that is only partly written (not "needs drain", still queued).
+// stream's high-water mark that is only partly written (not "needs drain", still queued). The old
+// exitProcess (wait for "drain" only when writableNeedDrain) fails this in both runtimes.
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
