@@ -20,5 +20,9 @@ export function sdkClients(): AwsClients {
       const { createSsoOidc } = await import("./sso-oidc-sdk.ts");
       return createSsoOidc(opts);
     },
+    async signin(opts) {
+      const { createSignin } = await import("./signin-sdk.ts");
+      return createSignin(opts);
+    },
   };
 }

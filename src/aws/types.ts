@@ -86,10 +86,33 @@ export interface SsoOidcApi {
   createToken(p: { client: OidcClientRegistration; deviceCode: Secret }): Promise<OidcToken>;
 }
 
+/** The two grants of AWS Sign-In's CreateOAuth2Token that the CLI's public clients use. */
+export type SigninTokenRequest =
+  | { grantType: "refresh_token"; clientId: string; refreshToken: Secret }
+  | { grantType: "authorization_code"; clientId: string; code: Secret; codeVerifier: Secret; redirectUri?: string };
+
+/** CreateOAuth2Token's tokenOutput: AWS credentials, a rotated refresh token, and (for a code) the id token. */
+export interface SigninToken {
+  accessKeyId: string;
+  secretAccessKey: Secret;
+  sessionToken: Secret;
+  expiresInSeconds: number;
+  refreshToken: Secret;
+  /** A JWT whose `sub` is the login session ARN (authorization-code grant only). */
+  idToken?: string;
+}
+
+export interface SigninApi {
+  /** Each call carries a fresh DPoP proof made with `dpopKey` (SEC1 PEM). */
+  createOAuth2Token(p: SigninTokenRequest, dpopKey: Secret): Promise<SigninToken>;
+}
+
 export interface AwsClients {
   sts(opts: ClientOptions): Promise<StsApi>;
   iam(opts: ClientOptions): Promise<IamApi>;
   /** Unsigned clients: SSO calls authenticate with the OIDC access token. */
   sso(opts: Omit<ClientOptions, "credentials">): Promise<SsoApi>;
   ssoOidc(opts: Omit<ClientOptions, "credentials">): Promise<SsoOidcApi>;
+  /** AWS Sign-In's OAuth API (login_session profiles); unsigned, DPoP-bound. Optional for test doubles that never sign in. */
+  signin?(opts: Omit<ClientOptions, "credentials">): Promise<SigninApi>;
 }

@@ -5,6 +5,7 @@ import { registerAdd } from "./add.ts";
 import { registerClear } from "./clear.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
+import { registerImportLoginCache } from "./import-login-cache.ts";
 import { registerList } from "./list.ts";
 import { registerLogin } from "./login.ts";
 import { registerMigrateBackend } from "./migrate-backend.ts";
@@ -50,5 +51,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  registerImportLoginCache(program, ctx);
   return program;
 }

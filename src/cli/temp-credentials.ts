@@ -71,6 +71,7 @@ export async function resolveCredentials(
     stsEndpoint: (hop) => serviceEndpoint(file, hop, "sts", rt.env) ?? legacyStsEndpoint(hop.region, hop.stsRegionalEndpoints),
     ssoEndpoint: (hop) => serviceEndpoint(file, hop, "sso", rt.env),
     oidcEndpoint: (hop) => serviceEndpoint(file, hop, "sso_oidc", rt.env),
+    signinEndpoint: (hop) => serviceEndpoint(file, hop, "signin", rt.env),
     minTtlMs: tryParseGoDuration(rt.env.AWS_MIN_TTL ?? "") ?? DEFAULT_MIN_TTL_MS,
     lockDir: join(rt.homedir, ".awsvault", "locks"),
   };

@@ -16,6 +16,7 @@ import { cachedSessionProvider } from "./cached-session.ts";
 import { CredentialStore } from "./credential-store.ts";
 import { assumeRoleProvider } from "./providers/assume-role.ts";
 import { cacheTemporaryOnly, credentialProcessProvider } from "./providers/credential-process.ts";
+import { loginSessionProvider } from "./providers/login-session.ts";
 import { masterCredentialsProvider } from "./providers/master.ts";
 import { type CredentialsProvider, type ProviderKind, unwrap, type VaultDeps } from "./providers/provider.ts";
 import { sessionTokenProvider } from "./providers/session-token.ts";
@@ -24,7 +25,7 @@ import { webIdentityProvider } from "./providers/web-identity.ts";
 import type { SessionType } from "./session-key.ts";
 
 /** Providers whose credentials are role sessions: assuming a role from them is role chaining (at most 1h). */
-const ROLE_SESSION_KINDS: ReadonlySet<ProviderKind> = new Set<ProviderKind>(["assume-role", "web-identity", "sso"]);
+const ROLE_SESSION_KINDS: ReadonlySet<ProviderKind> = new Set<ProviderKind>(["assume-role", "web-identity", "sso", "login-session"]);
 
 export interface ResolveOptions {
   /** --no-session: no GetSessionToken anywhere in the chain. */
@@ -55,6 +56,11 @@ export class ProviderResolver {
   async providerFor(c: ProfileConfig): Promise<CredentialsProvider> {
     const hasStored = await this.#store.has(c.profileName);
     if (hasStored || c.sourceProfile) return this.#sourceCredentialsWithSession(c, hasStored);
+    if (c.loginSession) {
+      this.#log(`profile ${c.profileName}: using console sign-in session ${c.loginSession}`);
+      // The keyring item is the cache: it is refreshed in place, so no session cache around it.
+      return loginSessionProvider(this.deps, c);
+    }
     if (c.ssoStartUrl) {
       this.#log(`profile ${c.profileName}: using SSO role credentials`);
       const provider = ssoRoleProvider(this.deps, c, { cacheToken: !this.opts.disableCache });

@@ -23,6 +23,9 @@ const LEGACY = [
   /^(.+?) session \((\d+)\)$/,
 ];
 const OIDC_PREFIX = "oidc:";
+/** login_session tokens (credentials + refresh token) and their DPoP keys, keyed by the session ARN. */
+const LOGIN_PREFIX = "login:";
+const LOGIN_DPOP_PREFIX = "login-dpop:";
 
 function b64(s: string): string {
   return Buffer.from(s, "utf8").toString("base64url");
@@ -102,7 +105,24 @@ export function parseOidcKey(key: string): string | undefined {
   return isOidcKey(key) ? key.slice(OIDC_PREFIX.length) : undefined;
 }
 
-/** Long-term credentials are every key that is neither a session nor an OIDC token. */
+export function formatLoginTokenKey(loginSession: string): string {
+  return `${LOGIN_PREFIX}${loginSession}`;
+}
+
+export function formatLoginDpopKey(loginSession: string): string {
+  return `${LOGIN_DPOP_PREFIX}${loginSession}`;
+}
+
+/** Either item of a login_session (its token or its DPoP key). */
+export function isLoginKey(key: string): boolean {
+  return key.startsWith(LOGIN_PREFIX) || key.startsWith(LOGIN_DPOP_PREFIX);
+}
+
+export function parseLoginTokenKey(key: string): string | undefined {
+  return key.startsWith(LOGIN_PREFIX) ? key.slice(LOGIN_PREFIX.length) : undefined;
+}
+
+/** Long-term credentials are every key that is neither a session, an OIDC token nor a login_session item. */
 export function isCredentialKey(key: string): boolean {
-  return !isSessionKey(key) && !isOidcKey(key);
+  return !isSessionKey(key) && !isOidcKey(key) && !isLoginKey(key);
 }

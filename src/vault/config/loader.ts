@@ -41,6 +41,7 @@ export const PROFILE_KEYS = [
   "transitive_session_tags",
   "source_identity",
   "credential_process",
+  "login_session",
   "endpoint_url",
   "services",
 ] as const;
@@ -278,6 +279,7 @@ type StringField =
   | "stsRegionalEndpoints"
   | "sourceIdentity"
   | "credentialProcess"
+  | "loginSession"
   | "endpointUrl"
   | "servicesSection";
 
@@ -300,6 +302,7 @@ const STRING_KEYS: ReadonlyArray<[string, StringField]> = [
   ["sts_regional_endpoints", "stsRegionalEndpoints"],
   ["source_identity", "sourceIdentity"],
   ["credential_process", "credentialProcess"],
+  ["login_session", "loginSession"],
   ["endpoint_url", "endpointUrl"],
   ["services", "servicesSection"],
 ];

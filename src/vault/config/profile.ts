@@ -48,6 +48,9 @@ export interface ProfileConfig {
   sourceIdentity?: string;
 
   credentialProcess?: string;
+
+  /** `aws login` console sign-in session (an ARN); its tokens live in the keyring. */
+  loginSession?: string;
 }
 
 /** Values from command-line flags; every profile in a chain starts from them. */

@@ -11,6 +11,7 @@ export type ProviderKind =
   | "assume-role"
   | "web-identity"
   | "sso"
+  | "login-session"
   | "credential-process"
   | "federation-token"
   | "static";
@@ -35,6 +36,8 @@ export interface VaultDeps {
   /** SSO portal and SSO OIDC endpoint overrides for a hop (AWS_ENDPOINT_URL_SSO / _SSO_OIDC, services, endpoint_url). */
   ssoEndpoint?: (hop: ProfileConfig) => string | undefined;
   oidcEndpoint?: (hop: ProfileConfig) => string | undefined;
+  /** AWS Sign-In endpoint override for login_session refreshes (AWS_ENDPOINT_URL_SIGNIN, services, endpoint_url). */
+  signinEndpoint?: (hop: ProfileConfig) => string | undefined;
   /** Cached sessions are refreshed when they have less than this left (AWS_MIN_TTL, default 5m). */
   minTtlMs: number;
   /** Folder for the cross-process locks that make concurrent invocations share one STS call. */

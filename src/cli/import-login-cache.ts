@@ -1,0 +1,51 @@
+// `aws-vault import --login-cache [--scrub]`: the flags and the report; the work is in
+// vault/login-cache-import.ts. Registered as its own `import` command while main has none; when
+// the credentials-file `import` lands, call runImportLoginCache from its action for --login-cache
+// and drop registerImportLoginCache (see docs/login-session.md, "For the integrator").
+import type { Command } from "commander";
+import { UsageError, UserError } from "../errors.ts";
+import { importLoginCache, loginCacheDirectory } from "../vault/login-cache-import.ts";
+import type { CliContext } from "./context.ts";
+import type { Session } from "./global.ts";
+
+export interface ImportLoginCacheOptions {
+  loginCache: boolean;
+  scrub: boolean;
+}
+
+export function validateImportLoginCacheOptions(o: ImportLoginCacheOptions): void {
+  if (!o.loginCache) {
+    throw new UsageError("nothing to import", { hints: ["`aws-vault import --login-cache` moves `aws login` sessions into the keyring"] });
+  }
+}
+
+export function registerImportLoginCache(program: Command, ctx: CliContext): void {
+  program
+    .command("import")
+    .description("Import `aws login` sessions from the AWS CLI's login cache into the secure keystore.")
+    .option("--login-cache", "Import the sessions in ~/.aws/login/cache (env: AWS_LOGIN_CACHE_DIRECTORY)")
+    .option("--scrub", "Delete each plaintext cache file once its session is in the keystore")
+    .action((flags: { loginCache?: boolean; scrub?: boolean }, cmd: Command) =>
+      ctx.run("import", () => runImportLoginCache({ loginCache: Boolean(flags.loginCache), scrub: Boolean(flags.scrub) }, ctx.session(cmd))),
+    );
+}
+
+export async function runImportLoginCache(o: ImportLoginCacheOptions, s: Session): Promise<number> {
+  validateImportLoginCacheOptions(o);
+  const { rt } = s;
+  const dir = loginCacheDirectory(rt.env, rt.homedir);
+  const config = await s.configFile().catch(() => undefined);
+  const r = await importLoginCache({ dir, scrub: o.scrub, keyring: await s.keyring(), ...(config ? { config } : {}) });
+  for (const i of r.imported) {
+    const who = i.profiles.length ? ` (profile ${i.profiles.join(", ")})` : "";
+    rt.stdout.write(`Imported login session ${i.loginSession}${who}${i.scrubbed ? `; removed ${i.file}` : ""}\n`);
+  }
+  for (const f of r.failed) rt.stderr.write(`aws-vault: warning: ${f.file} ${f.reason}; left in place\n`);
+  if (r.imported.length === 0 && r.failed.length === 0) rt.stdout.write(`No login sessions in ${dir}\n`);
+  if (r.failed.length) {
+    throw new UserError(`${r.failed.length} login cache file${r.failed.length === 1 ? "" : "s"} not imported`, {
+      hints: ["sign in again with `aws-vault signin PROFILE` for a session whose file is damaged"],
+    });
+  }
+  return 0;
+}

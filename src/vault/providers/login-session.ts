@@ -1,0 +1,126 @@
+// Console sign-in credentials (`login_session`, what `aws login` writes; issue 15). The token item
+// in the keyring holds 15-minute AWS credentials; with less than 5 minutes left they are refreshed
+// through AWS Sign-In's CreateOAuth2Token (refresh-token grant, DPoP-bound), and the new credentials
+// and the rotated refresh token replace the item in one write. The refresh runs under a
+// cross-process lock per session, and the item is read again under it, so concurrent invocations
+// make one call and never present a refresh token that has already been rotated.
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { awsCallError } from "../../aws/errors.ts";
+import type { SigninApi } from "../../aws/types.ts";
+import { CredentialsError, InternalError } from "../../errors.ts";
+import { withFileLock } from "../../runtime/lock.ts";
+import { formatGoDuration } from "../../util/duration.ts";
+import type { ProfileConfig } from "../config/profile.ts";
+import type { Credentials } from "../credentials.ts";
+import { DamagedLoginTokenError, type LoginToken, LoginTokenStore } from "../login-store.ts";
+import type { CredentialsProvider, VaultDeps } from "./provider.ts";
+
+/** The SDKs' threshold: refresh when the credentials have less than this left. */
+export const LOGIN_REFRESH_WINDOW_MS = 5 * 60 * 1000;
+const LOCK_TIMEOUT_MS = 2 * 60 * 1000;
+
+/** What Sign-In's AccessDeniedException `error` codes mean, as the reason in a one-line error. */
+const SIGNIN_DENIED: Record<string, string> = {
+  TOKEN_EXPIRED: "the sign-in session has expired",
+  USER_CREDENTIALS_CHANGED: "the sign-in session ended because the password changed",
+  INSUFFICIENT_PERMISSIONS: "the sign-in session may not be refreshed (signin:CreateOAuth2Token is not allowed)",
+  AUTHCODE_EXPIRED: "the authorization code has expired",
+};
+
+export function signinCommand(profile: string): string {
+  return `\`aws-vault signin ${profile}\``;
+}
+
+/** A Sign-In failure as a one-line error that says what to run, or undefined when it is not one of Sign-In's denials. */
+export function signinDeniedError(profile: string, e: unknown): CredentialsError | undefined {
+  const err = (e ?? {}) as { name?: unknown; error?: unknown };
+  if (err.name !== "AccessDeniedException") return undefined;
+  const code = typeof err.error === "string" ? err.error : "";
+  const reason = SIGNIN_DENIED[code] ?? `AWS Sign-In refused the refresh${code ? ` (${code})` : ""}`;
+  return new CredentialsError(`profile ${profile}: ${reason}: run ${signinCommand(profile)}`, { cause: e });
+}
+
+export function toCredentials(t: LoginToken): Credentials {
+  const c = t.credentials;
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expiration: c.expiration };
+}
+
+export function loginSessionProvider(deps: VaultDeps, config: ProfileConfig): CredentialsProvider {
+  const profile = config.profileName;
+  const session = config.loginSession as string;
+  const store = new LoginTokenStore(deps.keyring);
+  const log = (m: string) => deps.rt.log.debug(m);
+
+  const load = async (): Promise<LoginToken> => {
+    let t: LoginToken | undefined;
+    try {
+      t = await store.get(session);
+    } catch (e) {
+      if (!(e instanceof DamagedLoginTokenError)) throw e;
+      throw new CredentialsError(`profile ${profile}: the stored sign-in session is unreadable (${e.message}): run ${signinCommand(profile)}`, { cause: e });
+    }
+    if (!t) {
+      throw new CredentialsError(`profile ${profile}: no sign-in session for ${session} in the keyring: run ${signinCommand(profile)}`, {
+        hints: ["a session the AWS CLI signed in with `aws login` moves over with `aws-vault import --login-cache`"],
+      });
+    }
+    return t;
+  };
+
+  const fresh = (t: LoginToken): boolean => t.credentials.expiration.getTime() - deps.rt.now().getTime() >= LOGIN_REFRESH_WINDOW_MS;
+
+  const refresh = async (t: LoginToken): Promise<LoginToken> => {
+    const key = await store.getDpopKey(session);
+    if (!key) throw new CredentialsError(`profile ${profile}: the DPoP key of the sign-in session is missing from the keyring: run ${signinCommand(profile)}`);
+    if (!deps.aws.signin) throw new InternalError("no AWS Sign-In client");
+    const region = t.signInRegion ?? config.region;
+    const client: SigninApi = await deps.aws.signin({ ...(region ? { region } : {}), endpoint: deps.signinEndpoint?.(config) });
+    log(`profile ${profile}: refreshing the sign-in session credentials through AWS Sign-In`);
+    let out;
+    try {
+      out = await client.createOAuth2Token({ grantType: "refresh_token", clientId: t.clientId, refreshToken: t.refreshToken }, key);
+    } catch (e) {
+      throw signinDeniedError(profile, e) ?? awsCallError(profile, "Sign-In CreateOAuth2Token", e);
+    }
+    const next: LoginToken = {
+      ...t,
+      credentials: {
+        ...t.credentials,
+        accessKeyId: out.accessKeyId,
+        secretAccessKey: out.secretAccessKey,
+        sessionToken: out.sessionToken,
+        expiration: new Date(deps.rt.now().getTime() + out.expiresInSeconds * 1000),
+      },
+      refreshToken: out.refreshToken,
+    };
+    await store.set(session, next);
+    return next;
+  };
+
+  return {
+    kind: "login-session",
+    async retrieve() {
+      const t = await load();
+      if (fresh(t)) {
+        log(`profile ${profile}: using the stored sign-in session credentials, expire in ${formatGoDuration(Math.trunc((t.credentials.expiration.getTime() - deps.rt.now().getTime()) / 1000) * 1000)}`);
+        return toCredentials(t);
+      }
+      await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
+      const lockName = createHash("sha256")
+        .update(`login\0${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${session}`)
+        .digest("hex")
+        .slice(0, 32);
+      return withFileLock(
+        join(deps.lockDir, `${lockName}.lock`),
+        async () => {
+          // Another invocation may have refreshed (and rotated the refresh token) while we waited.
+          const now = await load();
+          return toCredentials(fresh(now) ? now : await refresh(now));
+        },
+        { timeoutMs: LOCK_TIMEOUT_MS, sleep: (ms) => deps.rt.sleep(ms) },
+      );
+    },
+  };
+}

@@ -1,0 +1,187 @@
+// Issue 15 end to end: `login_session` profiles (console sign-in, `aws login`) with their tokens in
+// the keyring, refreshed through a fake AWS Sign-In (test/support/fake-signin.ts) that verifies
+// every DPoP proof with jose and rotates refresh tokens. The fake itself is first checked against a
+// real client: the AWS SDK's own login credential provider refreshing a cache file through it.
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { FileKeyring } from "../../src/keyring/file.ts";
+import { Secret } from "../../src/util/secret.ts";
+import { formatLoginTokenKey } from "../../src/vault/session-key.ts";
+import { loginCacheFileName } from "../../src/vault/login-cache-import.ts";
+import { ARTIFACTS, type Artifact, awsEnv, run, type Sandbox, sandbox } from "../support/cli.ts";
+import { type FakeSignin, startFakeSignin } from "../support/fake-signin.ts";
+
+const execFileP = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+const CONCURRENCY = 20;
+
+let signin: FakeSignin;
+beforeAll(async () => {
+  signin = await startFakeSignin();
+});
+afterAll(() => signin?.stop());
+beforeEach(() => signin.resetCalls());
+
+const config = (session: string) => `[profile dev]
+login_session = ${session}
+region = eu-west-1
+
+[profile other]
+region = us-east-1
+`;
+
+/** Writes a cache file as `aws login` does; returns its path and content. */
+async function writeCache(dir: string, expiresInMs: number): Promise<{ path: string; token: Record<string, unknown> }> {
+  mkdirSync(dir, { recursive: true });
+  const token = await signin.issueCacheToken({ expiresAt: new Date(Date.now() + expiresInMs) });
+  const path = join(dir, loginCacheFileName(signin.loginSession));
+  writeFileSync(path, JSON.stringify(token, null, 2));
+  return { path, token };
+}
+
+/** Every file under `dir` (recursively) with its content. */
+function filesUnder(dir: string): Array<{ path: string; text: string }> {
+  const out: Array<{ path: string; text: string }> = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...filesUnder(p));
+    else out.push({ path: p, text: readFileSync(p, "latin1") });
+  }
+  return out;
+}
+
+/** Files under HOME holding a token, a secret key, a session token or a private key in plaintext. */
+function plaintextSecrets(home: string): string[] {
+  const needles = [
+    ...signin.allRefreshTokens(),
+    ...signin.credentials().flatMap((c) => [c.secretAccessKey, c.sessionToken]),
+    "PRIVATE KEY",
+  ];
+  return filesUnder(home)
+    .filter((f) => needles.some((n) => f.text.includes(n)))
+    .map((f) => f.path);
+}
+
+async function storedToken(sb: Sandbox): Promise<Record<string, unknown>> {
+  const k = new FileKeyring({
+    dir: sb.keysDir,
+    passphrase: { fromEnv: new Secret("test-passphrase"), prompt: async () => new Secret("test-passphrase") },
+    now: () => new Date(),
+    random: () => new Uint8Array(12),
+  });
+  return JSON.parse(Buffer.from((await k.get(formatLoginTokenKey(signin.loginSession))).data).toString("utf8")) as Record<string, unknown>;
+}
+
+describe("fake AWS Sign-In against the AWS SDK's login credential provider", () => {
+  it("fromLoginCredentials refreshes an expiring cache file through the fake, twice, with rotation", async () => {
+    const sb = sandbox();
+    writeFileSync(sb.configPath, config(signin.loginSession));
+    const dir = join(sb.home, ".aws", "login", "cache");
+    const { path, token } = await writeCache(dir, 60_000);
+    const script = `
+      import { fromLoginCredentials } from "@aws-sdk/credential-provider-login";
+      const p = fromLoginCredentials({ profile: "dev", clientConfig: { endpoint: process.env.SIGNIN } });
+      const c = await p();
+      process.stdout.write(JSON.stringify({ accessKeyId: c.accessKeyId, expiration: c.expiration }));
+    `;
+    const env = { ...sb.env, SIGNIN: signin.endpoint, AWS_LOGIN_CACHE_DIRECTORY: dir };
+    const first = JSON.parse((await execFileP(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, env })).stdout);
+    expect(first.accessKeyId).toBe(signin.credentials().at(-1)!.accessKeyId);
+    const rotated = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+    expect(rotated.refreshToken).not.toBe(token.refreshToken);
+    expect(signin.liveRefreshTokens()).toContain(rotated.refreshToken);
+
+    // Expire it again by hand: the SDK presents the rotated token, with a new proof from the same key.
+    rotated.accessToken = { ...(rotated.accessToken as object), expiresAt: new Date(Date.now() + 60_000).toISOString() };
+    writeFileSync(path, JSON.stringify(rotated));
+    const second = JSON.parse((await execFileP(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, env })).stdout);
+    expect(second.accessKeyId).toBe(signin.credentials().at(-1)!.accessKeyId);
+    expect(signin.calls()).toEqual([
+      { operation: "CreateOAuth2Token", grantType: "refresh_token", status: 200 },
+      { operation: "CreateOAuth2Token", grantType: "refresh_token", status: 200 },
+    ]);
+    expect(signin.rejectedProofs).toEqual([]);
+    expect(signin.reusedRefreshTokens).toBe(0);
+
+    // The fake refuses the first (rotated) refresh token when it comes back.
+    rotated.refreshToken = token.refreshToken;
+    writeFileSync(path, JSON.stringify(rotated));
+    const reused = await execFileP(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, env }).catch((e: { stderr: string }) => e);
+    expect("stderr" in reused ? reused.stderr : "").toMatch(/Your session has expired/);
+    expect(signin.reusedRefreshTokens).toBe(1);
+  });
+});
+
+describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
+  function setup(): { sb: Sandbox; cacheDir: string; run(args: string[], extra?: Record<string, string>): ReturnType<typeof run> } {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, config(signin.loginSession));
+    const cacheDir = join(sb.home, ".aws", "login", "cache");
+    return { sb, cacheDir, run: (args, extra = {}) => run(artifact, args, { env: { ...sb.env, ...extra } }) };
+  }
+
+  it("import --login-cache --scrub moves the session into the keyring; exec uses it; no plaintext left", async () => {
+    const v = setup();
+    const { path, token } = await writeCache(v.cacheDir, 10 * 60_000);
+    const imp = await v.run(["import", "--login-cache", "--scrub"]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stdout).toBe(`Imported login session ${signin.loginSession} (profile dev); removed ${path}\n`);
+    expect(existsSync(path)).toBe(false);
+
+    const exec = await v.run(["exec", "dev", "--", "env"]);
+    expect(exec.code, exec.stderr).toBe(0);
+    const at = token.accessToken as Record<string, string>;
+    expect(awsEnv(exec.stdout)).toMatchObject({ AWS_ACCESS_KEY_ID: at.accessKeyId, AWS_SECRET_ACCESS_KEY: at.secretAccessKey, AWS_SESSION_TOKEN: at.sessionToken });
+    expect(signin.calls()).toEqual([]);
+    expect(plaintextSecrets(v.sb.home)).toEqual([]);
+  });
+
+  it("import honours AWS_LOGIN_CACHE_DIRECTORY; a damaged file is reported by name and left untouched", async () => {
+    const v = setup();
+    const dir = join(v.sb.home, "elsewhere");
+    const good = await writeCache(dir, 10 * 60_000);
+    const damaged = join(dir, `${"ab".repeat(32)}.json`);
+    writeFileSync(damaged, '{"accessToken": {"accessKeyId": "ASIA');
+    const before = readFileSync(damaged);
+    const imp = await v.run(["import", "--login-cache"], { AWS_LOGIN_CACHE_DIRECTORY: dir });
+    expect(imp.code).toBe(1);
+    expect(imp.stdout).toBe(`Imported login session ${signin.loginSession} (profile dev)\n`);
+    expect(imp.stderr).toContain(`aws-vault: warning: ${damaged} is not JSON; left in place\n`);
+    expect(imp.stderr).toContain("aws-vault: error: import: 1 login cache file not imported\n");
+    expect(readFileSync(damaged)).toEqual(before);
+    // Without --scrub the AWS CLI's copy stays.
+    expect(existsSync(good.path)).toBe(true);
+  });
+
+  it(`${CONCURRENCY} parallel export --format json with expiring credentials: one refresh, all succeed, the rotated token stored`, async () => {
+    const v = setup();
+    await writeCache(v.cacheDir, 2 * 60_000);
+    expect((await v.run(["import", "--login-cache", "--scrub"])).code).toBe(0);
+    signin.resetCalls();
+    const results = await Promise.all(Array.from({ length: CONCURRENCY }, () => v.run(["export", "--format", "json", "dev"], {}).then((r) => r)));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const issued = signin.credentials().at(-1)!;
+    const ids = new Set(results.map((r) => (JSON.parse(r.stdout) as { AccessKeyId: string }).AccessKeyId));
+    expect([...ids]).toEqual([issued.accessKeyId]);
+    expect(signin.calls()).toEqual([{ operation: "CreateOAuth2Token", grantType: "refresh_token", status: 200 }]);
+    expect(signin.rejectedProofs).toEqual([]);
+    const stored = await storedToken(v.sb);
+    expect(signin.liveRefreshTokens()).toContain(stored.refreshToken);
+    expect(plaintextSecrets(v.sb.home)).toEqual([]);
+  }, 120_000);
+
+  it("an expired refresh token: a one-line error saying to run aws-vault signin", async () => {
+    const v = setup();
+    await writeCache(v.cacheDir, 60_000);
+    expect((await v.run(["import", "--login-cache", "--scrub"])).code).toBe(0);
+    signin.failNext("TOKEN_EXPIRED");
+    const r = await v.run(["export", "--format", "json", "dev"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "aws-vault: error: export: Failed to get credentials for dev: profile dev: the sign-in session has expired: run `aws-vault signin dev`\n",
+    );
+  });
+});
