@@ -12,7 +12,8 @@ import { Secret } from "../../src/util/secret.ts";
 import { formatLoginTokenKey } from "../../src/vault/session-key.ts";
 import { loginCacheFileName } from "../../src/vault/login-cache-import.ts";
 import { ARTIFACTS, type Artifact, awsEnv, run, type Sandbox, sandbox } from "../support/cli.ts";
-import { type FakeSignin, startFakeSignin } from "../support/fake-signin.ts";
+import { type FakeSignin, type IssuedCredentials, startFakeSignin } from "../support/fake-signin.ts";
+import { type Moto, startMoto } from "../support/moto.ts";
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -136,6 +137,9 @@ describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
     const at = token.accessToken as Record<string, string>;
     expect(awsEnv(exec.stdout)).toMatchObject({ AWS_ACCESS_KEY_ID: at.accessKeyId, AWS_SECRET_ACCESS_KEY: at.secretAccessKey, AWS_SESSION_TOKEN: at.sessionToken });
     expect(signin.calls()).toEqual([]);
+    // The child gets the AWS credentials only: no refresh token, no DPoP key in its environment.
+    expect(exec.stdout.includes(String(token.refreshToken)), "refresh token in the child's env").toBe(false);
+    expect(exec.stdout).not.toContain("PRIVATE KEY");
     expect(plaintextSecrets(v.sb.home)).toEqual([]);
   });
 
@@ -184,4 +188,75 @@ describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
       "aws-vault: error: export: Failed to get credentials for dev: profile dev: the sign-in session has expired: run `aws-vault signin dev`\n",
     );
   });
+});
+
+/** AWS credentials minted by moto (AssumeRole of a "console" role), so moto accepts them. */
+async function motoMint(moto: Moto): Promise<IssuedCredentials> {
+  const res = await fetch(`${moto.endpoint}/`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded; charset=utf-8",
+      authorization: "AWS4-HMAC-SHA256 Credential=bootstrap/20200101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0",
+    },
+    body: new URLSearchParams({
+      Action: "AssumeRole",
+      Version: "2011-06-15",
+      RoleArn: "arn:aws:iam::123456789012:role/console",
+      RoleSessionName: "alice",
+    }).toString(),
+  });
+  const xml = await res.text();
+  const tag = (t: string) => new RegExp(`<${t}>([^<]*)</${t}>`).exec(xml)?.[1] ?? "";
+  return { accessKeyId: tag("AccessKeyId"), secretAccessKey: tag("SecretAccessKey"), sessionToken: tag("SessionToken") };
+}
+
+describe.each(ARTIFACTS)("login_session with moto ($name)", (artifact: Artifact) => {
+  let moto: Moto;
+  let fake: FakeSignin;
+  beforeAll(async () => {
+    moto = await startMoto();
+    fake = await startFakeSignin({ mint: () => motoMint(moto) });
+  }, 60_000);
+  afterAll(async () => {
+    await fake?.stop();
+    await moto?.stop();
+  });
+
+  const CONFIG = (session: string) => `[profile dev]
+login_session = ${session}
+region = us-east-1
+
+[profile admin]
+source_profile = dev
+role_arn = arn:aws:iam::123456789012:role/Admin
+region = us-east-1
+`;
+
+  async function setup(expiresInMs: number) {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: fake.endpoint, AWS_ENDPOINT_URL: moto.endpoint });
+    writeFileSync(sb.configPath, CONFIG(fake.loginSession));
+    const dir = join(sb.home, ".aws", "login", "cache");
+    mkdirSync(dir, { recursive: true });
+    const token = await fake.issueCacheToken({ expiresAt: new Date(Date.now() + expiresInMs) });
+    writeFileSync(join(dir, loginCacheFileName(fake.loginSession)), JSON.stringify(token));
+    const r = await run(artifact, ["import", "--login-cache", "--scrub"], { env: sb.env });
+    expect(r.code, r.stderr).toBe(0);
+    return sb;
+  }
+
+  async function callerArn(sb: Sandbox, args: string[]): Promise<string> {
+    const r = await run(artifact, [...args, "--", "aws", "sts", "get-caller-identity", "--output", "json"], { env: sb.env });
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { Arn: string }).Arn;
+  }
+
+  it("exec (after a refresh) and a role sourced from the login session, both accepted by moto; ecs server too", async () => {
+    const sb = await setup(60_000);
+    expect(await callerArn(sb, ["exec", "dev"])).toMatch(/:assumed-role\/console\/alice$/);
+    expect(fake.calls()).toEqual([{ operation: "CreateOAuth2Token", grantType: "refresh_token", status: 200 }]);
+    expect(await callerArn(sb, ["exec", "admin"])).toMatch(/:assumed-role\/Admin\//);
+    expect(await callerArn(sb, ["exec", "--ecs-server", "admin"])).toMatch(/:assumed-role\/Admin\//);
+    expect(fake.rejectedProofs).toEqual([]);
+    expect(filesUnder(sb.home).filter((f) => f.text.includes("PRIVATE KEY") || fake.allRefreshTokens().some((t) => f.text.includes(t)))).toEqual([]);
+  }, 120_000);
 });
