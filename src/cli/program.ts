@@ -12,6 +12,7 @@ import { registerMigrateBackend } from "./migrate-backend.ts";
 import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
+import { registerSignin } from "./signin.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -52,5 +53,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
   registerImportLoginCache(program, ctx);
+  registerSignin(program, ctx);
   return program;
 }

@@ -12,6 +12,7 @@ import { Secret } from "../../src/util/secret.ts";
 import { formatLoginTokenKey } from "../../src/vault/session-key.ts";
 import { loginCacheFileName } from "../../src/vault/login-cache-import.ts";
 import { ARTIFACTS, type Artifact, awsEnv, run, type Sandbox, sandbox } from "../support/cli.ts";
+import { shQuote } from "../support/fake-runtime.ts";
 import { type FakeSignin, type IssuedCredentials, startFakeSignin } from "../support/fake-signin.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 
@@ -259,4 +260,49 @@ region = us-east-1
     expect(fake.rejectedProofs).toEqual([]);
     expect(filesUnder(sb.home).filter((f) => f.text.includes("PRIVATE KEY") || fake.allRefreshTokens().some((t) => f.text.includes(t)))).toEqual([]);
   }, 120_000);
+});
+
+describe.each(ARTIFACTS)("signin ($name)", (artifact: Artifact) => {
+  /** A BROWSER that loads the authorize URL and follows its redirect to our loopback (a signed-in user). */
+  function browserEnv(sb: Sandbox): Record<string, string> {
+    const log = join(sb.home, "browser.log");
+    const script = join(sb.home, "browse.mjs");
+    writeFileSync(
+      script,
+      `import { appendFileSync } from "node:fs";
+appendFileSync(${JSON.stringify(log)}, process.argv[2] + "\\n");
+const res = await fetch(process.argv[2], { redirect: "follow" });
+appendFileSync(${JSON.stringify(log)}, res.status + " " + res.url + "\\n");
+`,
+    );
+    const browser = join(sb.home, "browser.sh");
+    writeFileSync(browser, `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(script)} "$@"\n`, { mode: 0o755 });
+    return { BROWSER: browser };
+  }
+
+  it("signs in through the browser flow; the profile gains login_session and region; exec works; nothing in plaintext", async () => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint, AWS_DEFAULT_REGION: "" });
+    const before = "# my settings\n[profile other]\nregion = us-east-1 ; keep me\n\n[profile dev]\noutput = json\n";
+    writeFileSync(sb.configPath, before);
+    const env = { ...sb.env, ...browserEnv(sb) };
+    const r = await run(artifact, ["signin", "dev", "--region", "eu-north-1"], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`Updated profile dev to use ${signin.loginSession} credentials.\n`);
+    const url = new URL(r.stderr.split("\n")[1] ?? "");
+    expect(url.pathname).toBe("/v1/authorize");
+    expect(url.searchParams.get("client_id")).toBe("arn:aws:signin:::devtools/same-device");
+    expect(url.searchParams.get("redirect_uri")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/oauth\/callback$/);
+    expect(signin.calls()).toEqual([
+      { operation: "Authorize", status: 302 },
+      { operation: "CreateOAuth2Token", grantType: "authorization_code", status: 200 },
+    ]);
+    expect(readFileSync(sb.configPath, "utf8")).toBe(`${before.replace("output = json\n", `output = json\nlogin_session = ${signin.loginSession}\nregion = eu-north-1\n`)}`);
+
+    const exec = await run(artifact, ["exec", "dev", "--", "env"], { env });
+    expect(exec.code, exec.stderr).toBe(0);
+    expect(awsEnv(exec.stdout).AWS_ACCESS_KEY_ID).toBe(signin.credentials().at(-1)!.accessKeyId);
+    expect(existsSync(join(sb.home, ".aws", "login"))).toBe(false);
+    expect(plaintextSecrets(sb.home)).toEqual([]);
+    expect(signin.rejectedProofs).toEqual([]);
+  });
 });

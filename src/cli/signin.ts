@@ -1,0 +1,85 @@
+// `aws-vault signin PROFILE [--remote] [--region R]`: the browser sign-in of `aws login`, with the
+// tokens and DPoP key kept in the keyring (vault/signin-flow.ts) and `login_session` (plus `region`
+// when the profile has none) written into the profile (vault/config/writer.ts).
+import type { Command } from "commander";
+import { sdkClients } from "../aws/clients.ts";
+import { InternalError, UserError } from "../errors.ts";
+import { promptSecretLine } from "../prompt/terminal.ts";
+import { resolveProfileValue, serviceEndpoint } from "../vault/config/loader.ts";
+import { setProfileValues, validateProfileName } from "../vault/config/writer.ts";
+import { LoginTokenStore } from "../vault/login-store.ts";
+import { signinDeniedError } from "../vault/providers/login-session.ts";
+import { openBrowser } from "../vault/sso-browser.ts";
+import { signinFlow } from "../vault/signin-flow.ts";
+import { loopbackReceiver } from "../vault/signin-loopback.ts";
+import { awsCallError } from "../aws/errors.ts";
+import type { CliContext } from "./context.ts";
+import type { Session } from "./global.ts";
+
+export interface SigninOptions {
+  profile: string;
+  remote: boolean;
+  region?: string;
+}
+
+/** Profile keys that mean another credential source, which would win over login_session. */
+const OTHER_SOURCES = ["sso_start_url", "sso_session", "sso_account_id", "role_arn", "credential_process", "web_identity_token_file", "source_profile"];
+
+export function registerSignin(program: Command, ctx: CliContext): void {
+  program
+    .command("signin")
+    .description("Sign in with AWS console credentials (as `aws login`), keeping the session in the secure keystore.")
+    .argument("<profile>", "Name of the profile")
+    .option("--remote", "Sign in on another device: print the URL and ask for the code it shows")
+    .option("--region <region>", "The AWS region to sign in to (default: the profile's region, else us-east-1)")
+    .action((profile: string, flags: { remote?: boolean; region?: string }, cmd: Command) =>
+      ctx.run("signin", () => runSignin({ profile, remote: Boolean(flags.remote), ...(flags.region ? { region: flags.region } : {}) }, ctx.session(cmd))),
+    );
+}
+
+export async function runSignin(o: SigninOptions, s: Session): Promise<number> {
+  validateProfileName(o.profile);
+  const { rt } = s;
+  const file = await s.configFile();
+  const other = OTHER_SOURCES.find((k) => file.profileSection(o.profile)?.[k]);
+  if (other) {
+    throw new UserError(`profile ${o.profile} already gets credentials another way (${other} in ${s.options.configPath})`, {
+      hints: ["sign in to a new profile name, or remove that setting first"],
+    });
+  }
+  const profileRegion = resolveProfileValue(file, o.profile, "region");
+  const region = o.region ?? profileRegion ?? (rt.env.AWS_REGION || rt.env.AWS_DEFAULT_REGION || "us-east-1");
+  const endpoint = serviceEndpoint(file, o.profile, "signin", rt.env);
+  const aws = sdkClients();
+  if (!aws.signin) throw new InternalError("no AWS Sign-In client");
+  const signin = await aws.signin({ region, ...(endpoint ? { endpoint } : {}) });
+  const signedIn = await signinFlow(
+    {
+      random: (n) => rt.random(n),
+      now: () => rt.now(),
+      signin: {
+        createOAuth2Token: (p, key) =>
+          signin.createOAuth2Token(p, key).catch((e: unknown) => {
+            throw signinDeniedError(o.profile, e) ?? awsCallError(o.profile, "Sign-In CreateOAuth2Token", e);
+          }),
+      },
+      baseUrl: endpoint ?? `https://${region}.signin.aws.amazon.com`,
+      show: (url, remote) => {
+        if (remote) {
+          rt.stderr.write(`Open this URL on a device with a browser, sign in, then paste the code it shows:\n${url}\n`);
+        } else {
+          rt.stderr.write(`Opening the AWS sign-in page in your default browser (use Ctrl-C to abort)\n${url}\n`);
+          openBrowser(rt, url);
+        }
+      },
+      receiver: () => loopbackReceiver(rt),
+      promptCode: () => promptSecretLine(rt, "Enter the authorization code displayed in your browser: ", { withoutTerminal: "run signin --remote in a terminal" }),
+      profile: o.profile,
+    },
+    { remote: o.remote },
+  );
+  await new LoginTokenStore(await s.keyring()).save(signedIn.loginSession, { ...signedIn.token, signInRegion: region }, signedIn.dpopKey);
+  await setProfileValues(s.options.configPath, o.profile, [["login_session", signedIn.loginSession], ["region", region]], { ifMissing: ["region"] });
+  rt.stdout.write(`Updated profile ${o.profile} to use ${signedIn.loginSession} credentials.\n`);
+  return 0;
+}
