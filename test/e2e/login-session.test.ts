@@ -15,6 +15,7 @@ import { ARTIFACTS, type Artifact, awsEnv, run, type Sandbox, sandbox } from "..
 import { shQuote } from "../support/fake-runtime.ts";
 import { type FakeSignin, type IssuedCredentials, startFakeSignin } from "../support/fake-signin.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
+import { runInPty } from "../support/pty.ts";
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -304,5 +305,40 @@ appendFileSync(${JSON.stringify(log)}, res.status + " " + res.url + "\\n");
     expect(existsSync(join(sb.home, ".aws", "login"))).toBe(false);
     expect(plaintextSecrets(sb.home)).toEqual([]);
     expect(signin.rejectedProofs).toEqual([]);
+  });
+
+  it("--remote: prints the URL, takes the code the confirmation page shows, stores the session", async () => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, "[profile dev]\nregion = eu-west-1\n");
+    const r = await runInPty([...artifact.argv, "signin", "--remote", "dev"], sb.env, [
+      {
+        expect: /(http:\/\/127\.0\.0\.1:\d+\/v1\/authorize\?\S+)[\s\S]*Enter the authorization code displayed in your browser: /,
+        send: (m) => `${signin.confirmRemote(m[1] ?? "")}\n`,
+      },
+    ]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain(`Updated profile dev to use ${signin.loginSession} credentials.`);
+    expect(readFileSync(sb.configPath, "utf8")).toBe(`[profile dev]\nregion = eu-west-1\nlogin_session = ${signin.loginSession}\n`);
+    expect(signin.calls().at(-1)).toEqual({ operation: "CreateOAuth2Token", grantType: "authorization_code", status: 200 });
+    const exec = await run(artifact, ["exec", "dev", "--", "env"], { env: sb.env });
+    expect(exec.code, exec.stderr).toBe(0);
+    expect(awsEnv(exec.stdout).AWS_ACCESS_KEY_ID).toBe(signin.credentials().at(-1)!.accessKeyId);
+    expect(plaintextSecrets(sb.home)).toEqual([]);
+  });
+
+  it("a state that does not match this sign-in is refused before any token call", async () => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, "[profile dev]\nregion = eu-west-1\n");
+    const forged = (m: RegExpExecArray) => {
+      const code = Buffer.from(signin.confirmRemote(m[1] ?? ""), "base64").toString("utf8").replace(/state=.*/, "state=0123456789abcdef0123456789abcdef");
+      return `${Buffer.from(code).toString("base64")}\n`;
+    };
+    const r = await runInPty([...artifact.argv, "signin", "--remote", "dev"], sb.env, [
+      { expect: /(http:\/\/127\.0\.0\.1:\d+\/v1\/authorize\?\S+)[\s\S]*Enter the authorization code displayed in your browser: /, send: forged },
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain("profile dev: sign-in failed: the state in the answer does not match this sign-in");
+    expect(signin.calls().filter((c) => c.operation === "CreateOAuth2Token")).toEqual([]);
+    expect(readFileSync(sb.configPath, "utf8")).toBe("[profile dev]\nregion = eu-west-1\n");
   });
 });

@@ -215,10 +215,31 @@ export class FakeSignin {
   private lastGrant: string | undefined;
 
   private authorize(url: URL, res: http.ServerResponse): void {
+    const r = this.authorizeRedirect(url);
+    if ("error" in r) {
+      res.writeHead(400, { "content-type": "text/plain" }).end(r.error);
+      return;
+    }
+    res.writeHead(302, { location: r.location }).end();
+  }
+
+  /**
+   * What a signed-in user's browser does with a cross-device authorize URL: the redirect to the
+   * confirmation page, and the code that page shows (base64 of "code=…&state=…").
+   */
+  confirmRemote(authorizeUrl: string): string {
+    const r = this.authorizeRedirect(new URL(authorizeUrl));
+    if ("error" in r) throw new Error(`fake Sign-In refused the authorize URL: ${r.error}`);
+    const back = new URL(r.location);
+    return Buffer.from(`code=${back.searchParams.get("code") ?? ""}&state=${back.searchParams.get("state") ?? ""}`).toString("base64");
+  }
+
+  /** Validates an authorize request and issues a code: where the browser goes next, or why not. */
+  private authorizeRedirect(url: URL): { location: string } | { error: string } {
     const q = (n: string) => url.searchParams.get(n) ?? "";
     const fail = (why: string) => {
       this.log.push({ operation: "Authorize", status: 400, error: why });
-      res.writeHead(400, { "content-type": "text/plain" }).end(why);
+      return { error: why };
     };
     if (q("response_type") !== "code") return fail("response_type must be code");
     if (q("client_id") !== SAME_DEVICE_CLIENT && q("client_id") !== CROSS_DEVICE_CLIENT) return fail("unknown client_id");
@@ -241,7 +262,7 @@ export class FakeSignin {
     this.log.push({ operation: "Authorize", status: 302 });
     target.searchParams.set("code", code);
     target.searchParams.set("state", q("state"));
-    res.writeHead(302, { location: target.href }).end();
+    return { location: target.href };
   }
 
   /** Verifies the DPoP proof (RFC 9449 §4.3); returns the key's thumbprint. */

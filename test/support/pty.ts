@@ -7,7 +7,8 @@ import { execFileSync, spawn } from "node:child_process";
 /** A dialogue step: when `expect` matches the output not yet consumed, type `send`. */
 export interface PtyStep {
   expect: RegExp;
-  send: string;
+  /** The text to type, or a function of the match that gives it. */
+  send: string | ((match: RegExpExecArray) => string);
 }
 
 export interface PtyResult {
@@ -100,7 +101,7 @@ export function runInPty(
         if (!m) return;
         consumed += m.index + m[0].length;
         answered++;
-        child.stdin.write(step.send);
+        child.stdin.write(typeof step.send === "string" ? step.send : step.send(m));
       }
     };
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
