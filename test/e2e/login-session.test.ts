@@ -11,7 +11,7 @@ import { FileKeyring } from "../../src/keyring/file.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { formatLoginTokenKey } from "../../src/vault/session-key.ts";
 import { loginCacheFileName } from "../../src/vault/login-cache-import.ts";
-import { ARTIFACTS, type Artifact, awsEnv, run, type Sandbox, sandbox } from "../support/cli.ts";
+import { ARTIFACTS, type Artifact, awsEnv, run, type Sandbox, sandbox, start } from "../support/cli.ts";
 import { shQuote } from "../support/fake-runtime.ts";
 import { type FakeSignin, type IssuedCredentials, startFakeSignin } from "../support/fake-signin.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
@@ -211,6 +211,51 @@ async function motoMint(moto: Moto): Promise<IssuedCredentials> {
   const tag = (t: string) => new RegExp(`<${t}>([^<]*)</${t}>`).exec(xml)?.[1] ?? "";
   return { accessKeyId: tag("AccessKeyId"), secretAccessKey: tag("SecretAccessKey"), sessionToken: tag("SessionToken") };
 }
+
+describe.each(ARTIFACTS)("login_session refusals and waits ($name)", (artifact: Artifact) => {
+  it.each([
+    ["USER_CREDENTIALS_CHANGED", "the sign-in session ended because the password changed"],
+    ["INSUFFICIENT_PERMISSIONS", "the sign-in session may not be refreshed (signin:CreateOAuth2Token is not allowed)"],
+  ])("Sign-In's %s is a one-line error saying what to run", async (code, reason) => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, config(signin.loginSession));
+    await writeCache(join(sb.home, ".aws", "login", "cache"), 60_000);
+    expect((await run(artifact, ["import", "--login-cache", "--scrub"], { env: sb.env })).code).toBe(0);
+    signin.failNext(code);
+    const r = await run(artifact, ["exec", "dev", "--", "true"], { env: sb.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^aws-vault: error: [^\\n]*profile dev: ${reason.replace(/[()]/g, "\\$&")}: run \`aws-vault signin dev\`\\n$`));
+  });
+
+  it("no stored session: says to sign in (or import)", async () => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, config(signin.loginSession));
+    const r = await run(artifact, ["export", "dev"], { env: sb.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`profile dev: no sign-in session for ${signin.loginSession} in the keyring: run \`aws-vault signin dev\``);
+    expect(r.stderr).toContain("aws-vault: hint: a session the AWS CLI signed in with `aws login` moves over with `aws-vault import --login-cache`");
+  });
+
+  it("Ctrl-C while signin waits for the browser ends it cleanly (exit 130, the loopback port closed)", async () => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, "[profile dev]\n");
+    const child = start(artifact, ["signin", "dev"], { env: { ...sb.env, BROWSER: "true" } });
+    let stderr = "";
+    const url = await new Promise<URL>((resolve) => {
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+        stderr += d;
+        const m = /(http:\/\/127\.0\.0\.1:\d+\/v1\/authorize\?\S+)\n/.exec(stderr);
+        if (m?.[1]) resolve(new URL(m[1]));
+      });
+    });
+    const redirect = new URL(url.searchParams.get("redirect_uri") ?? "");
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    expect(code, stderr).toBe(130);
+    await expect(fetch(redirect)).rejects.toThrow();
+    expect(readFileSync(sb.configPath, "utf8")).toBe("[profile dev]\n");
+  });
+});
 
 describe.each(ARTIFACTS)("login_session with moto ($name)", (artifact: Artifact) => {
   let moto: Moto;
