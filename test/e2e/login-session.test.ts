@@ -297,12 +297,16 @@ region = us-east-1
     return (JSON.parse(r.stdout) as { Arn: string }).Arn;
   }
 
-  it("exec (after a refresh) and a role sourced from the login session, both accepted by moto; ecs server too", async () => {
+  it("exec (after a refresh) and a role sourced from the login session, --ecs-server and credential_process, all accepted by moto", async () => {
     const sb = await setup(60_000);
     expect(await callerArn(sb, ["exec", "dev"])).toMatch(/:assumed-role\/console\/alice$/);
     expect(fake.calls()).toEqual([{ operation: "CreateOAuth2Token", grantType: "refresh_token", status: 200 }]);
     expect(await callerArn(sb, ["exec", "admin"])).toMatch(/:assumed-role\/Admin\//);
     expect(await callerArn(sb, ["exec", "--ecs-server", "admin"])).toMatch(/:assumed-role\/Admin\//);
+    // credential_process: the AWS CLI runs aws-vault itself.
+    writeFileSync(sb.configPath, `${readFileSync(sb.configPath, "utf8")}\n[profile viaproc]\ncredential_process = ${artifact.argv.map(shQuote).join(" ")} export --format json dev\n`);
+    const proc = await execFileP("aws", ["sts", "get-caller-identity", "--profile", "viaproc", "--output", "json"], { env: sb.env });
+    expect((JSON.parse(proc.stdout) as { Arn: string }).Arn).toMatch(/:assumed-role\/console\/alice$/);
     expect(fake.rejectedProofs).toEqual([]);
     expect(filesUnder(sb.home).filter((f) => f.text.includes("PRIVATE KEY") || fake.allRefreshTokens().some((t) => f.text.includes(t)))).toEqual([]);
   }, 120_000);
