@@ -4,15 +4,11 @@
 import type { Command } from "commander";
 import { sdkClients } from "../aws/clients.ts";
 import { InternalError, UserError } from "../errors.ts";
-import { promptSecretLine } from "../prompt/terminal.ts";
 import { resolveProfileValue, serviceEndpoint } from "../vault/config/loader.ts";
 import { setProfileValues, validateProfileName } from "../vault/config/writer.ts";
 import { LoginTokenStore } from "../vault/login-store.ts";
-import { signinDeniedError } from "../vault/providers/login-session.ts";
-import { openBrowser } from "../vault/sso-browser.ts";
 import { signinFlow } from "../vault/signin-flow.ts";
-import { loopbackReceiver } from "../vault/signin-loopback.ts";
-import { awsCallError } from "../aws/errors.ts";
+import { interactiveSigninDeps, signinBaseUrl } from "../vault/signin-interactive.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
 
@@ -53,31 +49,7 @@ export async function runSignin(o: SigninOptions, s: Session): Promise<number> {
   const aws = sdkClients();
   if (!aws.signin) throw new InternalError("no AWS Sign-In client");
   const signin = await aws.signin({ region, ...(endpoint ? { endpoint } : {}) });
-  const signedIn = await signinFlow(
-    {
-      random: (n) => rt.random(n),
-      now: () => rt.now(),
-      signin: {
-        createOAuth2Token: (p, key) =>
-          signin.createOAuth2Token(p, key).catch((e: unknown) => {
-            throw signinDeniedError(o.profile, e) ?? awsCallError(o.profile, "Sign-In CreateOAuth2Token", e);
-          }),
-      },
-      baseUrl: endpoint ?? `https://${region}.signin.aws.amazon.com`,
-      show: (url, remote) => {
-        if (remote) {
-          rt.stderr.write(`Open this URL on a device with a browser, sign in, then paste the code it shows:\n${url}\n`);
-        } else {
-          rt.stderr.write(`Opening the AWS sign-in page in your default browser (use Ctrl-C to abort)\n${url}\n`);
-          openBrowser(rt, url);
-        }
-      },
-      receiver: () => loopbackReceiver(rt),
-      promptCode: () => promptSecretLine(rt, "Enter the authorization code displayed in your browser: ", { withoutTerminal: "run signin --remote in a terminal" }),
-      profile: o.profile,
-    },
-    { remote: o.remote },
-  );
+  const signedIn = await signinFlow(interactiveSigninDeps(rt, signin, signinBaseUrl(endpoint, region), o.profile), { remote: o.remote });
   await new LoginTokenStore(await s.keyring()).save(signedIn.loginSession, { ...signedIn.token, signInRegion: region }, signedIn.dpopKey);
   await setProfileValues(s.options.configPath, o.profile, [["login_session", signedIn.loginSession], ["region", region]], { ifMissing: ["region"] });
   rt.stdout.write(`Updated profile ${o.profile} to use ${signedIn.loginSession} credentials.\n`);

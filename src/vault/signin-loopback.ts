@@ -3,11 +3,13 @@
 // query. Anything else gets 404. Ctrl-C while waiting rejects with CancelledError and closes it.
 // Small on purpose: the shared OAuth loopback module (branch h14, not yet on main) replaces it.
 import http from "node:http";
-import { CancelledError } from "../errors.ts";
+import { CancelledError, UserError } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { AuthCodeReceiver } from "./signin-flow.ts";
 
 const PATH = "/oauth/callback";
+/** How long to wait for the browser to come back (the sign-in page's own session lasts about as long). */
+const WAIT_MS = 10 * 60 * 1000;
 
 export async function loopbackReceiver(rt: Runtime): Promise<AuthCodeReceiver> {
   let deliver: (q: { code?: string; state?: string; error?: string }) => void = () => undefined;
@@ -39,11 +41,17 @@ export async function loopbackReceiver(rt: Runtime): Promise<AuthCodeReceiver> {
   });
   const port = (server.address() as { port: number }).port;
   const offs = (["SIGINT", "SIGTERM"] as const).map((s) => rt.onSignal(s, () => cancel(new CancelledError())));
+  const timer = setTimeout(
+    () => cancel(new UserError("no answer from the browser within 10 minutes", { hints: ["sign in again; on a machine without a browser use `aws-vault signin --remote`"] })),
+    WAIT_MS,
+  );
+  timer.unref?.();
   return {
     redirectUri: `http://127.0.0.1:${port}${PATH}`,
     wait: () => answered,
     close: () =>
       new Promise<void>((resolve) => {
+        clearTimeout(timer);
         for (const off of offs) off();
         server.closeAllConnections();
         server.close(() => resolve());

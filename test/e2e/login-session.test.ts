@@ -68,6 +68,23 @@ function plaintextSecrets(home: string): string[] {
     .map((f) => f.path);
 }
 
+/** A BROWSER that loads the authorize URL and follows its redirect to our loopback (a signed-in user). */
+function browserEnv(sb: Sandbox): Record<string, string> {
+  const log = join(sb.home, "browser.log");
+  const script = join(sb.home, "browse.mjs");
+  writeFileSync(
+    script,
+    `import { appendFileSync } from "node:fs";
+appendFileSync(${JSON.stringify(log)}, process.argv[2] + "\\n");
+const res = await fetch(process.argv[2], { redirect: "follow" });
+appendFileSync(${JSON.stringify(log)}, res.status + " " + res.url + "\\n");
+`,
+  );
+  const browser = join(sb.home, "browser.sh");
+  writeFileSync(browser, `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(script)} "$@"\n`, { mode: 0o755 });
+  return { BROWSER: browser };
+}
+
 async function storedToken(sb: Sandbox): Promise<Record<string, unknown>> {
   const k = new FileKeyring({
     dir: sb.keysDir,
@@ -227,13 +244,29 @@ describe.each(ARTIFACTS)("login_session refusals and waits ($name)", (artifact: 
     expect(r.stderr).toMatch(new RegExp(`^aws-vault: error: [^\\n]*profile dev: ${reason.replace(/[()]/g, "\\$&")}: run \`aws-vault signin dev\`\\n$`));
   });
 
-  it("no stored session: says to sign in (or import)", async () => {
+  it("no stored session: the first use signs in through the browser, then serves from the keyring", async () => {
     const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
     writeFileSync(sb.configPath, config(signin.loginSession));
-    const r = await run(artifact, ["export", "dev"], { env: sb.env });
+    const env = { ...sb.env, ...browserEnv(sb) };
+    const r = await run(artifact, ["export", "--format", "json", "dev"], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`aws-vault: no sign-in session for ${signin.loginSession} in the keyring; signing in`);
+    expect((JSON.parse(r.stdout) as { AccessKeyId: string }).AccessKeyId).toBe(signin.credentials().at(-1)!.accessKeyId);
+    expect(signin.calls().map((c) => c.operation)).toEqual(["Authorize", "CreateOAuth2Token"]);
+    signin.resetCalls();
+    const again = await run(artifact, ["export", "--format", "json", "dev"], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(signin.calls()).toEqual([]);
+    expect(plaintextSecrets(sb.home)).toEqual([]);
+  });
+
+  it("first use signed in as another identity than the profile's login_session: refused, nothing stored", async () => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, config("arn:aws:iam::123456789012:user/bob"));
+    const r = await run(artifact, ["exec", "dev", "--", "true"], { env: { ...sb.env, ...browserEnv(sb) } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`profile dev: no sign-in session for ${signin.loginSession} in the keyring: run \`aws-vault signin dev\``);
-    expect(r.stderr).toContain("aws-vault: hint: a session the AWS CLI signed in with `aws login` moves over with `aws-vault import --login-cache`");
+    expect(r.stderr).toContain(`profile dev: signed in as ${signin.loginSession}, but the profile's login_session is arn:aws:iam::123456789012:user/bob`);
+    expect(existsSync(sb.keysDir) ? readdirSync(sb.keysDir) : []).toEqual([]);
   });
 
   it("Ctrl-C while signin waits for the browser ends it cleanly (exit 130, the loopback port closed)", async () => {
@@ -313,23 +346,6 @@ region = us-east-1
 });
 
 describe.each(ARTIFACTS)("signin ($name)", (artifact: Artifact) => {
-  /** A BROWSER that loads the authorize URL and follows its redirect to our loopback (a signed-in user). */
-  function browserEnv(sb: Sandbox): Record<string, string> {
-    const log = join(sb.home, "browser.log");
-    const script = join(sb.home, "browse.mjs");
-    writeFileSync(
-      script,
-      `import { appendFileSync } from "node:fs";
-appendFileSync(${JSON.stringify(log)}, process.argv[2] + "\\n");
-const res = await fetch(process.argv[2], { redirect: "follow" });
-appendFileSync(${JSON.stringify(log)}, res.status + " " + res.url + "\\n");
-`,
-    );
-    const browser = join(sb.home, "browser.sh");
-    writeFileSync(browser, `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(script)} "$@"\n`, { mode: 0o755 });
-    return { BROWSER: browser };
-  }
-
   it("signs in through the browser flow; the profile gains login_session and region; exec works; nothing in plaintext", async () => {
     const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint, AWS_DEFAULT_REGION: "" });
     const before = "# my settings\n[profile other]\nregion = us-east-1 ; keep me\n\n[profile dev]\noutput = json\n";

@@ -15,32 +15,14 @@ import { formatGoDuration } from "../../util/duration.ts";
 import type { ProfileConfig } from "../config/profile.ts";
 import type { Credentials } from "../credentials.ts";
 import { DamagedLoginTokenError, type LoginToken, LoginTokenStore } from "../login-store.ts";
+import { signinCommand, signinDeniedError } from "../signin-errors.ts";
 import type { CredentialsProvider, VaultDeps } from "./provider.ts";
 
 /** The SDKs' threshold: refresh when the credentials have less than this left. */
 export const LOGIN_REFRESH_WINDOW_MS = 5 * 60 * 1000;
-const LOCK_TIMEOUT_MS = 2 * 60 * 1000;
-
-/** What Sign-In's AccessDeniedException `error` codes mean, as the reason in a one-line error. */
-const SIGNIN_DENIED: Record<string, string> = {
-  TOKEN_EXPIRED: "the sign-in session has expired",
-  USER_CREDENTIALS_CHANGED: "the sign-in session ended because the password changed",
-  INSUFFICIENT_PERMISSIONS: "the sign-in session may not be refreshed (signin:CreateOAuth2Token is not allowed)",
-  AUTHCODE_EXPIRED: "the authorization code has expired",
-};
-
-export function signinCommand(profile: string): string {
-  return `\`aws-vault signin ${profile}\``;
-}
-
-/** A Sign-In failure as a one-line error that says what to run, or undefined when it is not one of Sign-In's denials. */
-export function signinDeniedError(profile: string, e: unknown): CredentialsError | undefined {
-  const err = (e ?? {}) as { name?: unknown; error?: unknown };
-  if (err.name !== "AccessDeniedException") return undefined;
-  const code = typeof err.error === "string" ? err.error : "";
-  const reason = SIGNIN_DENIED[code] ?? `AWS Sign-In refused the refresh${code ? ` (${code})` : ""}`;
-  return new CredentialsError(`profile ${profile}: ${reason}: run ${signinCommand(profile)}`, { cause: e });
-}
+/** A first-use sign-in includes the user signing in; give a waiting invocation that long. */
+const LOCK_TIMEOUT_MS = 15 * 60 * 1000;
+const DEFAULT_SIGNIN_REGION = "us-east-1";
 
 export function toCredentials(t: LoginToken): Credentials {
   const c = t.credentials;
@@ -53,20 +35,36 @@ export function loginSessionProvider(deps: VaultDeps, config: ProfileConfig): Cr
   const store = new LoginTokenStore(deps.keyring);
   const log = (m: string) => deps.rt.log.debug(m);
 
-  const load = async (): Promise<LoginToken> => {
-    let t: LoginToken | undefined;
+  const load = async (): Promise<LoginToken | undefined> => {
     try {
-      t = await store.get(session);
+      return await store.get(session);
     } catch (e) {
       if (!(e instanceof DamagedLoginTokenError)) throw e;
       throw new CredentialsError(`profile ${profile}: the stored sign-in session is unreadable (${e.message}): run ${signinCommand(profile)}`, { cause: e });
     }
-    if (!t) {
-      throw new CredentialsError(`profile ${profile}: no sign-in session for ${session} in the keyring: run ${signinCommand(profile)}`, {
-        hints: ["a session the AWS CLI signed in with `aws login` moves over with `aws-vault import --login-cache`"],
+  };
+
+  /** No stored session: the browser sign-in, as an SSO profile starts its device flow on first use. */
+  const firstSignin = async (): Promise<LoginToken> => {
+    if (!deps.aws.signin) throw new InternalError("no AWS Sign-In client");
+    deps.rt.stderr.write(
+      `aws-vault: no sign-in session for ${session} in the keyring; signing in (\`aws-vault import --login-cache\` moves a session \`aws login\` made)\n`,
+    );
+    const region = config.region ?? DEFAULT_SIGNIN_REGION;
+    const endpoint = deps.signinEndpoint?.(config);
+    const client = await deps.aws.signin({ region, ...(endpoint ? { endpoint } : {}) });
+    // Loaded only here: the browser, loopback server and prompt are not needed on any other path.
+    const { signinFlow } = await import("../signin-flow.ts");
+    const { interactiveSigninDeps, signinBaseUrl } = await import("../signin-interactive.ts");
+    const signedIn = await signinFlow(interactiveSigninDeps(deps.rt, client, signinBaseUrl(endpoint, region), profile), { remote: false });
+    if (signedIn.loginSession !== session) {
+      throw new CredentialsError(`profile ${profile}: signed in as ${signedIn.loginSession}, but the profile's login_session is ${session}`, {
+        hints: [`run ${signinCommand(profile)} to switch the profile to the session you signed in with`],
       });
     }
-    return t;
+    const token: LoginToken = { ...signedIn.token, signInRegion: region };
+    await store.save(session, token, signedIn.dpopKey);
+    return token;
   };
 
   const fresh = (t: LoginToken): boolean => t.credentials.expiration.getTime() - deps.rt.now().getTime() >= LOGIN_REFRESH_WINDOW_MS;
@@ -103,7 +101,7 @@ export function loginSessionProvider(deps: VaultDeps, config: ProfileConfig): Cr
     kind: "login-session",
     async retrieve() {
       const t = await load();
-      if (fresh(t)) {
+      if (t && fresh(t)) {
         log(`profile ${profile}: using the stored sign-in session credentials, expire in ${formatGoDuration(Math.trunc((t.credentials.expiration.getTime() - deps.rt.now().getTime()) / 1000) * 1000)}`);
         return toCredentials(t);
       }
@@ -117,6 +115,7 @@ export function loginSessionProvider(deps: VaultDeps, config: ProfileConfig): Cr
         async () => {
           // Another invocation may have refreshed (and rotated the refresh token) while we waited.
           const now = await load();
+          if (!now) return toCredentials(await firstSignin());
           return toCredentials(fresh(now) ? now : await refresh(now));
         },
         { timeoutMs: LOCK_TIMEOUT_MS, sleep: (ms) => deps.rt.sleep(ms) },
