@@ -3,7 +3,8 @@
 // every DPoP proof with jose and rotates refresh tokens. The fake itself is first checked against a
 // real client: the AWS SDK's own login credential provider refreshing a cache file through it.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -342,6 +343,30 @@ region = us-east-1
     expect((JSON.parse(proc.stdout) as { Arn: string }).Arn).toMatch(/:assumed-role\/console\/alice$/);
     expect(fake.rejectedProofs).toEqual([]);
     expect(filesUnder(sb.home).filter((f) => f.text.includes("PRIVATE KEY") || fake.allRefreshTokens().some((t) => f.text.includes(t)))).toEqual([]);
+  }, 120_000);
+
+  it("signin in real headless Chromium, then exec -- aws sts get-caller-identity against moto; nothing under ~/.aws/login, no plaintext secret in HOME", async () => {
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: fake.endpoint, AWS_ENDPOINT_URL: moto.endpoint });
+    writeFileSync(sb.configPath, "[profile dev]\nregion = us-east-1\n");
+    // Chromium's own profile lives outside HOME, so the HOME scan sees only what aws-vault wrote.
+    const profileDir = mkdtempSync(join(tmpdir(), "awsv-chromium-"));
+    const browser = join(sb.home, "chromium.sh");
+    writeFileSync(
+      browser,
+      `#!/bin/sh\nexec chromium --headless=new --no-sandbox --disable-gpu --no-first-run --user-data-dir=${shQuote(profileDir)} --dump-dom "$1" >/dev/null 2>&1\n`,
+      { mode: 0o755 },
+    );
+    const env = { ...sb.env, BROWSER: browser };
+    const r = await run(artifact, ["signin", "dev"], { env, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`Updated profile dev to use ${fake.loginSession} credentials.\n`);
+    const who = await run(artifact, ["exec", "dev", "--", "aws", "sts", "get-caller-identity", "--output", "json"], { env });
+    expect(who.code, who.stderr).toBe(0);
+    expect((JSON.parse(who.stdout) as { Arn: string }).Arn).toMatch(/:assumed-role\/console\/alice$/);
+    expect(existsSync(join(sb.home, ".aws", "login"))).toBe(false);
+    const needles = [...fake.allRefreshTokens(), ...fake.credentials().flatMap((c) => [c.secretAccessKey, c.sessionToken]), "PRIVATE KEY"];
+    expect(filesUnder(sb.home).filter((f) => needles.some((n) => f.text.includes(n))).map((f) => f.path)).toEqual([]);
+    expect(fake.rejectedProofs).toEqual([]);
   }, 120_000);
 });
 
