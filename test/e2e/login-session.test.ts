@@ -17,6 +17,7 @@ import { shQuote } from "../support/fake-runtime.ts";
 import { type FakeSignin, type IssuedCredentials, startFakeSignin } from "../support/fake-signin.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
 import { runInPty } from "../support/pty.ts";
+import { startFederationFake } from "../support/federation-fake.ts";
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -344,6 +345,23 @@ region = us-east-1
     expect(fake.rejectedProofs).toEqual([]);
     expect(filesUnder(sb.home).filter((f) => f.text.includes("PRIVATE KEY") || fake.allRefreshTokens().some((t) => f.text.includes(t)))).toEqual([]);
   }, 120_000);
+
+  it("login --stdout: the console sign-in URL is made from the login_session credentials (checked by the federation fake)", async () => {
+    const sb = await setup(10 * 60_000);
+    const issued = fake.credentials().at(-1)!;
+    const fed = await startFederationFake({
+      validate: (session) => (fake.credentials().some((c) => c.accessKeyId === session.sessionId && c.sessionToken === session.sessionToken) ? undefined : "not issued by Sign-In"),
+    });
+    try {
+      const r = await run(artifact, ["login", "--stdout", "dev"], { env: { ...sb.env, AWS_ENDPOINT_URL_SIGNIN: fed.baseUrl } });
+      expect(r.code, r.stderr).toBe(0);
+      const reqs = fed.requests("getSigninToken");
+      expect(reqs.map((q) => [q.status, q.session?.sessionId])).toEqual([[200, issued.accessKeyId]]);
+      expect(new URL(r.stdout.trim()).searchParams.get("SigninToken")).toBe(reqs[0]!.signinToken);
+    } finally {
+      await fed.stop();
+    }
+  });
 
   it("signin in real headless Chromium, then exec -- aws sts get-caller-identity against moto; nothing under ~/.aws/login, no plaintext secret in HOME", async () => {
     const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: fake.endpoint, AWS_ENDPOINT_URL: moto.endpoint });
