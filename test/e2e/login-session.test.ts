@@ -198,6 +198,17 @@ describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
     expect(plaintextSecrets(v.sb.home)).toEqual([]);
   }, 120_000);
 
+  it("--debug output of a refresh names no token, key or proof", async () => {
+    const v = setup();
+    await writeCache(v.cacheDir, 60_000);
+    expect((await v.run(["import", "--login-cache", "--scrub"])).code).toBe(0);
+    const r = await v.run(["--debug", "exec", "dev", "--", "true"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("refreshing the sign-in session credentials through AWS Sign-In");
+    const needles = [...signin.allRefreshTokens(), ...signin.credentials().flatMap((c) => [c.secretAccessKey, c.sessionToken]), "PRIVATE KEY", "dpop+jwt", "eyJ"];
+    expect(needles.filter((n) => r.stderr.includes(n))).toEqual([]);
+  });
+
   it("an expired refresh token: a one-line error saying to run aws-vault signin", async () => {
     const v = setup();
     await writeCache(v.cacheDir, 60_000);
