@@ -209,6 +209,24 @@ describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
     expect(needles.filter((n) => r.stderr.includes(n))).toEqual([]);
   });
 
+  it("Sign-In unreachable: credentials with time left are used until they expire; expired ones are an error naming the endpoint", async () => {
+    const v = setup();
+    await writeCache(v.cacheDir, 60_000);
+    expect((await v.run(["import", "--login-cache", "--scrub"])).code).toBe(0);
+    const down = "http://127.0.0.1:9";
+    const r = await v.run(["--debug", "export", "--format", "json", "dev"], { AWS_ENDPOINT_URL_SIGNIN: down });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("could not refresh the sign-in session");
+    expect(signin.calls()).toEqual([]);
+
+    const w = setup();
+    await writeCache(w.cacheDir, -60_000);
+    expect((await w.run(["import", "--login-cache", "--scrub"])).code).toBe(0);
+    const expired = await w.run(["export", "--format", "json", "dev"], { AWS_ENDPOINT_URL_SIGNIN: down });
+    expect(expired.code).toBe(1);
+    expect(expired.stderr).toMatch(/profile dev: Sign-In CreateOAuth2Token failed: cannot reach http:\/\/127\.0\.0\.1:9\/v1\/token: connection refused/);
+  });
+
   it("an expired refresh token: a one-line error saying to run aws-vault signin", async () => {
     const v = setup();
     await writeCache(v.cacheDir, 60_000);

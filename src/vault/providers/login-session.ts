@@ -80,7 +80,14 @@ export function loginSessionProvider(deps: VaultDeps, config: ProfileConfig): Cr
     try {
       out = await client.createOAuth2Token({ grantType: "refresh_token", clientId: t.clientId, refreshToken: t.refreshToken }, key);
     } catch (e) {
-      throw signinDeniedError(profile, e) ?? awsCallError(profile, "Sign-In CreateOAuth2Token", e);
+      const denied = signinDeniedError(profile, e);
+      if (denied) throw denied;
+      // Sign-In unreachable or failing: the current credentials still work until they expire (as the SDKs do).
+      if (t.credentials.expiration.getTime() > deps.rt.now().getTime()) {
+        log(`profile ${profile}: could not refresh the sign-in session (${awsCallError(profile, "Sign-In CreateOAuth2Token", e).message}); using the current credentials until they expire`);
+        return t;
+      }
+      throw awsCallError(profile, "Sign-In CreateOAuth2Token", e);
     }
     const next: LoginToken = {
       ...t,
