@@ -11,7 +11,7 @@ import { Secret } from "../../src/util/secret.ts";
 import { setProfileValues } from "../../src/vault/config/writer.ts";
 import { validateLoginToken } from "../../src/vault/login-store.ts";
 import { isCredentialKey, formatLoginDpopKey, formatLoginTokenKey } from "../../src/vault/session-key.ts";
-import { authorizeUrl, parseRemoteCode, pkcePair } from "../../src/vault/signin-flow.ts";
+import { authorizeUrl, parseRemoteCode, pkcePair, type SigninFlowDeps, signinFlow } from "../../src/vault/signin-flow.ts";
 
 describe("dpopProof", () => {
   it("is an ES256 dpop+jwt that jose verifies with its embedded key, with htm, htu (no query), iat and a fresh jti", async () => {
@@ -108,5 +108,66 @@ describe("login items", () => {
   it("cache-file checks name the missing fields, never the values", () => {
     const r = validateLoginToken({ accessToken: { accessKeyId: "ASIAX", secretAccessKey: "very-secret" }, clientId: "c" }, true);
     expect(r).toBe("missing accessToken.sessionToken, accessToken.accountId, accessToken.expiresAt, refreshToken, dpopKey");
+  });
+});
+
+describe("signinFlow", () => {
+  const base = "https://eu-west-1.signin.aws.amazon.com";
+  type Reply = { code?: string; state?: string; error?: string };
+  /** Ports where the "browser" answers `answer(authorizeUrl)`; records the token requests. */
+  function ports(answer: (url: URL) => Reply) {
+    const requests: unknown[] = [];
+    let shown = "";
+    const deps: SigninFlowDeps = {
+      random: (n) => new Uint8Array(n).map((_, i) => (i * 7) % 256),
+      now: () => new Date("2026-01-01T00:00:00Z"),
+      baseUrl: base,
+      profile: "dev",
+      show: (url) => (shown = url),
+      receiver: async () => ({ redirectUri: "http://127.0.0.1:5555/oauth/callback", wait: async () => answer(new URL(shown)), close: async () => undefined }),
+      promptCode: async () => new Secret(Buffer.from(new URLSearchParams(answer(new URL(shown)) as Record<string, string>).toString()).toString("base64")),
+      signin: {
+        async createOAuth2Token(p, key) {
+          requests.push({ ...p, key: key.reveal().split("\n")[0] });
+          const idToken = `x.${Buffer.from(JSON.stringify({ sub: "arn:aws:iam::123456789012:user/alice" })).toString("base64url")}.`;
+          return { accessKeyId: "ASIAX", secretAccessKey: new Secret("s"), sessionToken: new Secret("t"), expiresInSeconds: 900, refreshToken: new Secret("r"), idToken };
+        },
+      },
+    };
+    return { deps, requests };
+  }
+
+  it("same device: exchanges the code with the verifier, the loopback redirect URI and a new EC key", async () => {
+    const { deps, requests } = ports((u) => ({ code: "the-code", state: u.searchParams.get("state") ?? "" }));
+    const out = await signinFlow(deps, { remote: false });
+    expect(out.loginSession).toBe("arn:aws:iam::123456789012:user/alice");
+    expect(out.token.credentials).toMatchObject({ accessKeyId: "ASIAX", accountId: "123456789012", expiration: new Date("2026-01-01T00:15:00Z") });
+    expect(out.token.clientId).toBe("arn:aws:signin:::devtools/same-device");
+    expect(requests).toEqual([
+      {
+        grantType: "authorization_code",
+        clientId: "arn:aws:signin:::devtools/same-device",
+        code: expect.any(Secret),
+        codeVerifier: expect.any(Secret),
+        redirectUri: "http://127.0.0.1:5555/oauth/callback",
+        key: "-----BEGIN EC PRIVATE KEY-----",
+      },
+    ]);
+  });
+
+  it("remote: the cross-device client and the confirmation page as redirect URI", async () => {
+    const { deps, requests } = ports((u) => ({ code: "c", state: u.searchParams.get("state") ?? "" }));
+    await signinFlow(deps, { remote: true });
+    expect(requests).toMatchObject([{ clientId: "arn:aws:signin:::devtools/cross-device", redirectUri: `${base}/v1/sessions/confirmation` }]);
+  });
+
+  it.each([
+    [{ error: "access_denied" }, "profile dev: sign-in failed: AWS Sign-In answered access_denied"],
+    [{ state: "x" }, "profile dev: sign-in failed: no authorization code came back"],
+    [{ code: "c", state: "0".repeat(32) }, "profile dev: sign-in failed: the state in the answer does not match this sign-in"],
+  ] as Array<[Reply, string]>)("refuses %j before any token call", async (reply, message) => {
+    const { deps, requests } = ports(() => reply);
+    await expect(signinFlow(deps, { remote: false })).rejects.toThrow(message);
+    expect(requests).toEqual([]);
   });
 });
