@@ -38,7 +38,8 @@ export async function runImportLoginCache(o: ImportLoginCacheOptions, s: Session
   const r = await importLoginCache({ dir, scrub: o.scrub, keyring: await s.keyring(), ...(config ? { config } : {}) });
   for (const i of r.imported) {
     const who = i.profiles.length ? ` (profile ${i.profiles.join(", ")})` : "";
-    rt.stdout.write(`Imported login session ${i.loginSession}${who}${i.scrubbed ? `; removed ${i.file}` : ""}\n`);
+    const what = i.keptNewer ? `Kept the newer keyring copy of login session ${i.loginSession}` : `Imported login session ${i.loginSession}`;
+    rt.stdout.write(`${what}${who}${i.scrubbed ? `; removed ${i.file}` : ""}\n`);
   }
   for (const f of r.failed) rt.stderr.write(`aws-vault: warning: ${f.file} ${f.reason}; left in place\n`);
   if (r.imported.length === 0 && r.failed.length === 0) rt.stdout.write(`No login sessions in ${dir}\n`);

@@ -36,6 +36,8 @@ export interface ImportedSession {
   loginSession: string;
   profiles: string[];
   scrubbed: boolean;
+  /** The keyring already held a newer copy (refreshed since), which was kept. */
+  keptNewer?: boolean;
 }
 
 export interface FailedFile {
@@ -128,6 +130,14 @@ export async function importLoginCache(o: LoginCacheImportOptions): Promise<Logi
     const session = entry?.session ?? idTokenSubject(v as Record<string, unknown>);
     if (!session || loginCacheFileName(session) !== name) {
       fail("belongs to no login_session in the config (its name is the SHA-256 of the session ARN)");
+      continue;
+    }
+    // A keyring copy refreshed since this file was written holds the live (rotated) refresh token:
+    // the file's is already spent, so it must not replace it.
+    const existing = await store.get(session).catch(() => undefined);
+    if (existing && existing.credentials.expiration.getTime() >= checked.token.credentials.expiration.getTime()) {
+      if (o.scrub) await rm(file);
+      result.imported.push({ file, loginSession: session, profiles: entry?.profiles ?? [], scrubbed: o.scrub, keptNewer: true });
       continue;
     }
     await store.save(session, checked.token, dpopKey as NonNullable<typeof dpopKey>);

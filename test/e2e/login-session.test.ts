@@ -179,6 +179,17 @@ describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
     expect(readFileSync(damaged)).toEqual(before);
     // Without --scrub the AWS CLI's copy stays.
     expect(existsSync(good.path)).toBe(true);
+
+    // A file older than the keyring's copy (whose refresh token may have rotated since) does not replace it.
+    const storedBefore = await storedToken(v.sb);
+    const stale = JSON.parse(readFileSync(good.path, "utf8")) as Record<string, unknown>;
+    stale.accessToken = { ...(stale.accessToken as object), expiresAt: new Date(Date.now() + 60_000).toISOString() };
+    stale.refreshToken = "rt-spent";
+    writeFileSync(good.path, JSON.stringify(stale));
+    const again = await v.run(["import", "--login-cache"], { AWS_LOGIN_CACHE_DIRECTORY: dir });
+    expect(again.stdout).toBe(`Kept the newer keyring copy of login session ${signin.loginSession} (profile dev)\n`);
+    expect(await storedToken(v.sb)).toEqual(storedBefore);
+    expect(signin.liveRefreshTokens()).toContain((await storedToken(v.sb)).refreshToken);
   });
 
   it(`${CONCURRENCY} parallel export --format json with expiring credentials: one refresh, all succeed, the rotated token stored`, async () => {
