@@ -3,7 +3,10 @@
 // through AWS Sign-In's CreateOAuth2Token (refresh-token grant, DPoP-bound), and the new credentials
 // and the rotated refresh token replace the item in one write. The refresh runs under a
 // cross-process lock per session, and the item is read again under it, so concurrent invocations
-// make one call and never present a refresh token that has already been rotated.
+// make one call and never present a refresh token that has already been rotated. With no stored
+// session the browser sign-in runs (first use, as SSO runs its device flow). If Sign-In cannot be
+// reached, credentials with time left are used until they expire, as the SDKs do; its denials
+// (TOKEN_EXPIRED, …) are one-line errors that say to run `aws-vault signin PROFILE`.
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
