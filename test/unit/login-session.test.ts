@@ -1,7 +1,7 @@
 // Issue 15 units: DPoP proofs checked by an independent verifier (jose), the config writer's
 // line edits for `signin`, PKCE, the remote code, login item names, and the cache-file checks.
 import { createHash, createPublicKey } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from "jose";
@@ -60,6 +60,16 @@ describe("setProfileValues", () => {
     const p = file("[profile dev]\r\nREGION = eu\r\nlogin_session = old\r\n");
     await setProfileValues(p, "dev", [["login_session", "new"], ["region", "us"]], { ifMissing: ["region"] });
     expect(readFileSync(p, "utf8")).toBe("[profile dev]\r\nREGION = eu\r\nlogin_session = new\r\n");
+  });
+
+  it("creates a missing file 0600 in a new 0700 folder, leaving no temporary file", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "awsv-w-")), ".aws");
+    const p = join(dir, "config");
+    await setProfileValues(p, "dev", [["login_session", "s"]]);
+    expect(readFileSync(p, "utf8")).toBe("[profile dev]\nlogin_session = s\n");
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(dir).sort()).toEqual(["config"]);
   });
 
   it("appends a missing section; [default] for default", async () => {
