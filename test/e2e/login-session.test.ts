@@ -3,7 +3,7 @@
 // every DPoP proof with jose and rotates refresh tokens. The fake itself is first checked against a
 // real client: the AWS SDK's own login credential provider refreshing a cache file through it.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +12,7 @@ import { FileKeyring } from "../../src/keyring/file.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { formatLoginTokenKey } from "../../src/vault/session-key.ts";
 import { loginCacheFileName } from "../../src/vault/login-cache-import.ts";
-import { ARTIFACTS, type Artifact, awsEnv, run, type Sandbox, sandbox, start } from "../support/cli.ts";
+import { ARTIFACTS, type Artifact, awsEnv, DIST, run, type Sandbox, sandbox, start } from "../support/cli.ts";
 import { shQuote } from "../support/fake-runtime.ts";
 import { type FakeSignin, type IssuedCredentials, startFakeSignin } from "../support/fake-signin.ts";
 import { type Moto, startMoto } from "../support/moto.ts";
@@ -488,5 +488,32 @@ describe.each(ARTIFACTS)("signin ($name)", (artifact: Artifact) => {
     expect(r.output).toContain("profile dev: sign-in failed: the state in the answer does not match this sign-in");
     expect(signin.calls().filter((c) => c.operation === "CreateOAuth2Token")).toEqual([]);
     expect(readFileSync(sb.configPath, "utf8")).toBe("[profile dev]\nregion = eu-west-1\n");
+  });
+});
+
+describe("lazy loading (login_session)", () => {
+  it("export of a stored, fresh session never loads the Sign-In SDK chunk; a refresh does", async () => {
+    const node = ARTIFACTS.find((a) => a.name === "node");
+    if (!node) return;
+    const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb.configPath, config(signin.loginSession));
+    const cacheDir = join(sb.home, ".aws", "login", "cache");
+    await writeCache(cacheDir, 10 * 60_000);
+    expect((await run(node, ["import", "--login-cache", "--scrub"], { env: sb.env })).code).toBe(0);
+    const dist = mkdtempSync(join(tmpdir(), "awsv-dist-"));
+    cpSync(join(DIST, "aws-vault.mjs"), join(dist, "aws-vault.mjs"));
+    cpSync(join(DIST, "chunks"), join(dist, "chunks"), { recursive: true });
+    const removed = readdirSync(join(dist, "chunks")).filter((f) => /signin-sdk/.test(f));
+    expect(removed.length).toBeGreaterThan(0);
+    for (const f of removed) rmSync(join(dist, "chunks", f));
+    const stripped: Artifact = { name: "node", argv: [process.execPath, join(dist, "aws-vault.mjs")] };
+    const fresh = await run(stripped, ["export", "--format", "json", "dev"], { env: sb.env });
+    expect(fresh.code, fresh.stderr).toBe(0);
+    // An expiring session needs the chunk: the same bundle fails to refresh.
+    const sb2 = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
+    writeFileSync(sb2.configPath, config(signin.loginSession));
+    await writeCache(join(sb2.home, ".aws", "login", "cache"), -60_000);
+    expect((await run(node, ["import", "--login-cache", "--scrub"], { env: sb2.env })).code).toBe(0);
+    expect((await run(stripped, ["export", "--format", "json", "dev"], { env: sb2.env })).code).not.toBe(0);
   });
 });
