@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { formatGoDuration } from "../util/duration.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
 import type { ConfigFile } from "../vault/config/loader.ts";
+import { LoginTokenStore } from "../vault/login-store.ts";
 import { OidcTokenStore, profileSsoStartUrl } from "../vault/oidc-store.ts";
 import type { SessionKey } from "../vault/session-key.ts";
 import { SessionStore } from "../vault/session-store.ts";
@@ -93,8 +94,12 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
   // Token labels come from key names only: listing never reads or decrypts a token.
   const tokenUrls = await new OidcTokenStore(keyring, () => now).startUrls();
   const tokenLabels = new Map(tokenUrls.map((url) => [url, oidcLabel(config, url)]));
+  // Console sign-in sessions, also from key names only: `login:<account id>`.
+  const loginSessions = new Set(await new LoginTokenStore(keyring).sessions());
+  const loginLabel = (arn: string) => `login:${arn.split(":")[4] || arn}`;
   if (o.sessions) {
     for (const label of tokenLabels.values()) rt.stdout.write(`${label}\n`);
+    for (const arn of loginSessions) rt.stdout.write(`${loginLabel(arn)}\n`);
     for (const { session } of sessions) rt.stdout.write(`${sessionLabel(session, now)}\n`);
     return 0;
   }
@@ -105,6 +110,7 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
   ];
   const shownSessions = new Set<string>();
   const shownTokens = new Set<string>();
+  const shownLogins = new Set<string>();
   for (const name of profileNames) {
     const labels: string[] = [];
     // The token this profile's SSO config uses (aws-vault never shows it: its `Has` bug, §16 item 3).
@@ -113,6 +119,11 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
     if (startUrl !== undefined && tokenLabel !== undefined) {
       shownTokens.add(startUrl);
       labels.push(tokenLabel);
+    }
+    const loginSession = config.profileSection(name)?.["login_session"];
+    if (loginSession && loginSessions.has(loginSession)) {
+      shownLogins.add(loginSession);
+      labels.push(loginLabel(loginSession));
     }
     for (const { key, session } of sessions) {
       if (session.profileName !== name) continue;
@@ -124,6 +135,7 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
   for (const name of credentialNames) if (!profileNames.includes(name)) rows.push(["-", name, "-"]);
   // Then everything not shown yet, tokens first (aws-vault's order).
   for (const [url, label] of tokenLabels) if (!shownTokens.has(url)) rows.push(["-", "-", label]);
+  for (const arn of loginSessions) if (!shownLogins.has(arn)) rows.push(["-", "-", loginLabel(arn)]);
   for (const { key, session } of sessions) if (!shownSessions.has(key)) rows.push(["-", "-", sessionLabel(session, now)]);
   rt.stdout.write(renderTable(rows));
   return 0;

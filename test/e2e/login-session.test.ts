@@ -158,6 +158,12 @@ describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
     const at = token.accessToken as Record<string, string>;
     expect(awsEnv(exec.stdout)).toMatchObject({ AWS_ACCESS_KEY_ID: at.accessKeyId, AWS_SECRET_ACCESS_KEY: at.secretAccessKey, AWS_SESSION_TOKEN: at.sessionToken });
     expect(signin.calls()).toEqual([]);
+    // list names the session from key names only; it is not a credential.
+    const list = await v.run(["list"]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^dev\s+-\s+login:123456789012\s*$/m);
+    expect((await v.run(["list", "--credentials"])).stdout).toBe("");
+    expect((await v.run(["list", "--sessions"])).stdout).toBe("login:123456789012\n");
     // The child gets the AWS credentials only: no refresh token, no DPoP key in its environment.
     expect(exec.stdout.includes(String(token.refreshToken)), "refresh token in the child's env").toBe(false);
     expect(exec.stdout).not.toContain("PRIVATE KEY");
