@@ -32,8 +32,8 @@ export interface SigninFlowDeps {
   baseUrl: string;
   /** Tells the user the URL (and opens the browser for same-device). */
   show(url: string, remote: boolean): void;
-  /** Same device: starts the loopback receiver. */
-  receiver(): Promise<AuthCodeReceiver>;
+  /** Same device: starts the loopback receiver for this sign-in's `state` (a receiver may check it itself). */
+  receiver(state: string): Promise<AuthCodeReceiver>;
   /** Cross device: asks for the code the confirmation page shows. */
   promptCode(): Promise<Secret>;
   profile: string;
@@ -103,7 +103,7 @@ export async function signinFlow(deps: SigninFlowDeps, opts: { remote: boolean }
     deps.show(authorizeUrl(deps.baseUrl, { clientId, state, challenge, redirectUri }), true);
     reply = parseRemoteCode(await deps.promptCode());
   } else {
-    const receiver = await deps.receiver();
+    const receiver = await deps.receiver(state);
     try {
       redirectUri = receiver.redirectUri;
       deps.show(authorizeUrl(deps.baseUrl, { clientId, state, challenge, redirectUri }), false);
