@@ -37,6 +37,7 @@ export function createSignin(opts: Omit<ClientOptions, "credentials">): SigninAp
         (next) => async (args) => {
           const req = args.request as { method?: string; headers?: Record<string, string> } & Parameters<typeof requestUrl>[0];
           if (req && typeof req === "object" && req.headers) {
+            // The wall clock on purpose: Sign-In checks `iat` against its own clock, not ours.
             req.headers = { ...req.headers, DPoP: dpopProof(key, req.method ?? "POST", requestUrl(req), new Date()) };
           }
           return next(args);
