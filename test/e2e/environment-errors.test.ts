@@ -61,4 +61,18 @@ describe.each(ARTIFACTS)("environment errors ($name)", (artifact) => {
     const listed = await run(artifact, ["list", "--credentials"], { env: sb.env });
     expect(listed.stdout).toBe("work\n");
   });
+
+  it.skipIf(!canMountReadOnly())("a full disk under the keys folder (ENOSPC) names the fix", async () => {
+    const sb = sandbox();
+    mkdirSync(sb.keysDir, { recursive: true });
+    // A tiny tmpfs over the keys folder, filled up: creating a file still works, writing to it does not.
+    const script = `mount -t tmpfs -o size=64k tmpfs '${sb.keysDir}' && (dd if=/dev/zero of='${sb.keysDir}/fill' bs=4k count=64 2>/dev/null; true) && exec "$@"`;
+    const r = await run({ ...artifact, argv: ["unshare", "-m", "sh", "-c", script, "sh", ...artifact.argv] }, ["add", "--env", "--no-add-config", "work"], {
+      env: { ...sb.env, ...KEYS },
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^aws-vault: error: add: .*${sb.keysDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*\n`));
+    expect(r.stderr).toContain("aws-vault: hint: free some space on that disk\n");
+    expect(r.stderr).not.toContain("bug");
+  });
 });
