@@ -103,4 +103,20 @@ describe.each(ARTIFACTS)("environment errors ($name)", (artifact) => {
         `aws-vault: hint: check the owner and permissions of ${home}/.awsvault and its parent folders\n`,
     );
   });
+
+  it.skipIf(!canMountReadOnly())("a disk that fills up while the item is written (ENOSPC) names the item's file and the fix", async () => {
+    const sb = sandbox();
+    mkdirSync(sb.keysDir, { recursive: true });
+    // Sixteen pages of tmpfs, fifteen filled: the lock file takes the last one, the item finds none.
+    const script =
+      `ps=$(getconf PAGESIZE) && mount -t tmpfs -o size=$((16 * ps)) tmpfs '${sb.keysDir}' && ` +
+      `dd if=/dev/zero of='${sb.keysDir}/fill' bs=$ps count=15 2>/dev/null && exec "$@"`;
+    const r = await run({ ...artifact, argv: ["unshare", "-m", "sh", "-c", script, "sh", ...artifact.argv] }, ["add", "--env", "--no-add-config", "work"], {
+      env: { ...sb.env, ...KEYS },
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      `aws-vault: error: add: write ${sb.keysDir}/work: no space left on device (ENOSPC)\n` + "aws-vault: hint: free some space on that disk\n",
+    );
+  });
 });
