@@ -52,6 +52,10 @@ export async function runSignin(o: SigninOptions, s: Session): Promise<number> {
   const { LoginTokenStore } = await import("../vault/login-store.ts");
   const signedIn = await signinFlow(interactiveSigninDeps(rt, signin, signinBaseUrl(endpoint, region), o.profile), { remote: o.remote });
   await new LoginTokenStore(await s.keyring()).save(signedIn.loginSession, { ...signedIn.token, signInRegion: region }, signedIn.dpopKey);
+  const previous = file.profileSection(o.profile)?.["login_session"];
+  if (previous && previous !== signedIn.loginSession) {
+    rt.stderr.write(`aws-vault: profile ${o.profile} used login session ${previous}; it now uses ${signedIn.loginSession}\n`);
+  }
   await setProfileValues(s.options.configPath, o.profile, [["login_session", signedIn.loginSession], ["region", region]], { ifMissing: ["region"] });
   rt.stdout.write(`Updated profile ${o.profile} to use ${signedIn.loginSession} credentials.\n`);
   return 0;

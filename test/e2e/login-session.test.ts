@@ -463,7 +463,7 @@ describe.each(ARTIFACTS)("signin ($name)", (artifact: Artifact) => {
 
   it("--remote: prints the URL, takes the code the confirmation page shows, stores the session", async () => {
     const sb = sandbox({ AWS_ENDPOINT_URL_SIGNIN: signin.endpoint });
-    writeFileSync(sb.configPath, "[profile dev]\nregion = eu-west-1\n");
+    writeFileSync(sb.configPath, "[profile dev]\nregion = eu-west-1\nlogin_session = arn:aws:iam::123456789012:user/old\n");
     const r = await runInPty([...artifact.argv, "signin", "--remote", "dev"], sb.env, [
       {
         expect: /(http:\/\/127\.0\.0\.1:\d+\/v1\/authorize\?\S+)[\s\S]*Enter the authorization code displayed in your browser: /,
@@ -473,6 +473,7 @@ describe.each(ARTIFACTS)("signin ($name)", (artifact: Artifact) => {
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain(`Updated profile dev to use ${signin.loginSession} credentials.`);
     expect(readFileSync(sb.configPath, "utf8")).toBe(`[profile dev]\nregion = eu-west-1\nlogin_session = ${signin.loginSession}\n`);
+    expect(r.output).toContain(`aws-vault: profile dev used login session arn:aws:iam::123456789012:user/old; it now uses ${signin.loginSession}`);
     expect(signin.calls().at(-1)).toEqual({ operation: "CreateOAuth2Token", grantType: "authorization_code", status: 200 });
     const exec = await run(artifact, ["exec", "dev", "--", "env"], { env: sb.env });
     expect(exec.code, exec.stderr).toBe(0);
