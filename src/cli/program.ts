@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
 import { registerClear } from "./clear.ts";
+import { registerCompletion } from "./completion-command.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
 import { registerList } from "./list.ts";
@@ -11,6 +12,7 @@ import { registerMigrateBackend } from "./migrate-backend.ts";
 import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
+import { registerVersion } from "./version-command.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -50,5 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  registerCompletion(program, ctx);
+  registerVersion(program, ctx);
   return program;
 }

@@ -223,6 +223,12 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
   };
 }
 
+function engine(): string {
+  const bun = (globalThis as { Bun?: { version?: string } }).Bun;
+  const name = bun?.version ? `bun ${bun.version}` : `node ${process.version}`;
+  return `${name} ${process.platform}/${process.arch}`;
+}
+
 function selfCommand(): string[] {
   // Under a Bun-compiled binary, argv[1] is a virtual path inside the executable.
   const isCompiled = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && !process.execPath.endsWith("/bun");
@@ -258,6 +264,9 @@ export function nodeRuntime(): Runtime {
       },
     },
     stdinIsTTY: Boolean(process.stdin.isTTY),
+    get engine() {
+      return engine();
+    },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random: (n) => new Uint8Array(randomBytes(n)),

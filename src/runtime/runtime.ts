@@ -69,6 +69,8 @@ export interface Runtime {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly stdinIsTTY: boolean;
+  /** What runs us, e.g. "node v20.19.0 linux/x64" or "bun 1.2.0 linux/x64" (for `version`). */
+  readonly engine?: string;
   now(): Date;
   sleep(ms: number): Promise<void>;
   random(bytes: number): Uint8Array;
