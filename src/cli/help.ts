@@ -14,7 +14,7 @@ export function docsText(docs: CommandDocs, isProgram: boolean): string {
   const out: string[] = [];
   const env = docs.env ?? [];
   if (env.length > 0) {
-    const width = Math.min(Math.max(...env.map((e) => e.name.length)), 40);
+    const width = Math.min(Math.max(...env.map((e) => e.name.length)), 26);
     out.push("", "Environment variables:");
     for (const e of env) {
       out.push(e.name.length > width ? `  ${e.name}\n  ${" ".repeat(width)}  ${e.description}` : `  ${e.name.padEnd(width)}  ${e.description}`);

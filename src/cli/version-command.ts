@@ -8,7 +8,7 @@ import type { CliContext } from "./context.ts";
 export function registerVersion(program: Command, ctx: CliContext): void {
   program
     .command("version")
-    .description("Show the version, the runtime and the aws-vault version this one is compatible with.")
+    .description("Show the version, the runtime and the compatible aws-vault version.")
     .action(() => ctx.run("version", async () => runVersion(ctx.rt)));
 }
 
