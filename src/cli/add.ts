@@ -56,7 +56,7 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
     );
   }
   const keys = await readKeys(o, rt);
-  const keyring = await s.keyring();
+  const keyring = await s.keyring(o.profile);
   await new CredentialStore(keyring).set(o.profile, keys);
   rt.stdout.write(`Added credentials to profile ${goQuote(o.profile)} in vault\n`);
   rt.log.debug(`stored credentials for ${o.profile} in ${keyring.describeLocation?.(o.profile) ?? keyring.backend}`);
