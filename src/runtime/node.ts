@@ -133,6 +133,13 @@ class DevTty implements Tty {
       this.write("\n");
     }
   }
+  readonly #keys = new StringDecoder("utf8");
+  async readKeys(): Promise<string> {
+    const buf = Buffer.alloc(256);
+    const n = await readTty(this.#fd, buf);
+    if (n === 0) throw new CancelledError();
+    return this.#keys.write(buf.subarray(0, n));
+  }
   close(): void {
     try {
       this.#mode.setRawMode(false);
