@@ -37,6 +37,9 @@ function shellEnv(artifact: Artifact): Record<string, string> {
   return { ...sb.env, PATH: `${bin}:${sb.env.PATH}`, TERM: "xterm", HOME: sb.home };
 }
 
+/** A shell's first prompt (`$ `, `# `, `% `), maybe followed by terminal mode switches. */
+const PROMPT_END = /[$#%] (?:\u001b\[[0-9;?]*[A-Za-z])*$/;
+
 function lines(s: string): string[] {
   return s.split("\n").filter(Boolean);
 }
@@ -62,7 +65,7 @@ describe.each(ARTIFACTS)("completion ($name)", (artifact) => {
     const env = shellEnv(artifact);
     const setup = `eval "$(aws-vault completion bash)"; bind -x '"\\C-t": printf "BUFFER<%s>\\n" "$READLINE_LINE"'; PS1="BA""SH> "\r`;
     const r = await runInPty(["bash", "--norc", "--noprofile", "-i"], env, [
-      { expect: /[$#] $/, send: setup },
+      { expect: PROMPT_END, send: setup },
       { expect: /BASH> /, send: "aws-vault exe\t\x14" },
       { expect: /BUFFER<aws-vault exec >/, send: "\x15aws-vault ex\t\t" },
       { expect: /exec\s+export/, send: "\x15aws-vault exec prod-\t\x14" },
@@ -77,7 +80,7 @@ describe.each(ARTIFACTS)("completion ($name)", (artifact) => {
     const env = shellEnv(artifact);
     const setup = `autoload -U compinit && compinit -u; eval "$(aws-vault completion zsh)"; show() { zle -M "BUFFER<$BUFFER>" }; zle -N show; bindkey '^T' show; PS1="ZS""H> "\r`;
     const r = await runInPty(["zsh", "-f", "-i"], env, [
-      { expect: /[%#] $/, send: setup },
+      { expect: PROMPT_END, send: setup },
       { expect: /ZSH> /, send: "aws-vault exe\t\x14" },
       { expect: /BUFFER<aws-vault exec >/, send: "\x15aws-vault ex\t" },
       { expect: /exec\s+export/, send: "\x15aws-vault exec prod-\t\x14" },

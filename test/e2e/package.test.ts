@@ -64,7 +64,7 @@ describe("npm package", () => {
     if (existsSync("/usr/bin/man")) {
       const man = await execFileP("man", ["-P", "cat", "aws-vault"], { env: { ...env, MANPATH: join(prefix, "share", "man"), MANWIDTH: "100" } });
       expect(man.stdout).toContain("AWS-VAULT(1)");
-      expect(man.stdout).toMatch(/exec \[<flags>\] <profile> \[<cmd>\] \[<args\.\.\.>\]/);
+      expect(man.stdout).toMatch(/exec \[<flags>\] \[<profile>\] \[<cmd>\] \[<args\.\.\.>\]/);
     }
     expect(readdirSync(join(prefix, "lib", "node_modules"))).toEqual(["aws-vault-ts"]);
   }, 120_000);
