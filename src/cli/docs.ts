@@ -124,6 +124,10 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
     env: [{ name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" }],
     examples: [{ command: "aws-vault migrate-backend --from file --to secret-service --dry-run", description: "show what would move" }],
   },
+  proxy: {
+    env: [{ name: "AWS_VAULT_EC2_PROXY", description: "off: exec --ec2-server does not start this proxy" }],
+    examples: [{ command: "aws-vault proxy --stop", description: "stop the root metadata proxy started by exec --ec2-server" }],
+  },
   completion: {
     examples: [
       { command: "eval \"$(aws-vault completion bash)\"", description: "in ~/.bashrc" },

@@ -12,7 +12,21 @@ import { ARTIFACTS, DIST, run, sandbox } from "../support/cli.ts";
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 
-describe.each(ARTIFACTS)("man page ($name)", (artifact) => {
+describe.each(ARTIFACTS)("version and man page ($name)", (artifact) => {
+  it("version: stdout, with the runtime and the compatible aws-vault; --version unchanged (stderr only)", async () => {
+    const env = sandbox().env;
+    const v = await run(artifact, ["version"], { env });
+    expect(v.code, v.stderr).toBe(0);
+    const runtime = artifact.name === "bun" ? /^runtime: bun \d+\.\d+\.\d+ linux\/x64$/m : /^runtime: node v\d+\.\d+\.\d+ linux\/x64$/m;
+    expect(v.stdout).toMatch(/^v\d+\.\d+\.\d+\n/);
+    expect(v.stdout).toMatch(runtime);
+    expect(v.stdout).toMatch(/^compatible with: aws-vault v7\.\d+\.\d+$/m);
+    expect(v.stderr).toBe("");
+    const flag = await run(artifact, ["--version"], { env });
+    expect(flag).toMatchObject({ code: 0, stdout: "" });
+    expect(flag.stderr).toBe(v.stdout.split("\n")[0] + "\n");
+  });
+
   it("--help-man prints the roff page that the build put in dist/", async () => {
     const r = await run(artifact, ["--help-man"], { env: sandbox().env });
     expect(r.code, r.stderr).toBe(0);
