@@ -77,6 +77,7 @@ async function runPicker(rt: Runtime, tty: Tty, profiles: readonly string[], mes
   try {
     return await answer;
   } catch (e) {
+    // Inquirer's errors, by the names it gives them (set explicitly, so they survive minification).
     const name = (e as { name?: string }).name;
     if (name === "ExitPromptError" || name === "CancelPromptError" || e instanceof CancelledError) throw new CancelledError();
     throw e;

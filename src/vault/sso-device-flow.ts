@@ -5,7 +5,7 @@
 // when the device code expires instead of waiting for the service to say so.
 import { awsCallError } from "../aws/errors.ts";
 import type { OidcToken, SsoOidcApi } from "../aws/types.ts";
-import { CredentialsError } from "../errors.ts";
+import { CancelledError, CredentialsError } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { startWait } from "../prompt/wait.ts";
 import { openBrowser } from "./sso-browser.ts";
@@ -64,10 +64,10 @@ export async function ssoDeviceFlow(rt: Runtime, oidc: SsoOidcApi, opts: DeviceF
         rt.log.debug(`profile ${profileName}: SSO authorization approved; the token expires in ${token.expiresInSeconds}s`);
         return token;
       } catch (e) {
+        // (By class: names do not survive minification.)
+        if (e instanceof CancelledError) throw e;
         const name = errorName(e);
-        if (name === "CancelledError") {
-          throw e;
-        } else if (name === "SlowDownException") {
+        if (name === "SlowDownException") {
           intervalS += SLOW_DOWN_STEP_S;
           rt.log.debug(`profile ${profileName}: SSO OIDC asked to slow down; polling every ${intervalS}s`);
         } else if (name === "ExpiredTokenException") {

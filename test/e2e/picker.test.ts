@@ -40,7 +40,8 @@ describe.each(ARTIFACTS)("profile picker ($name)", (artifact) => {
     const sb = await vault(artifact);
     const r = await runInPty([...artifact.argv, "export", "--no-session"], sb.env, [
       { expect: /Profile to export/, send: "pro" },
-      { expect: /prod/, send: "\r" },
+      // The cursor sits on dev until the filtered list is drawn.
+      { expect: /❯ prod/, send: "\r" },
     ]);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain(`AWS_ACCESS_KEY_ID=${KEYS.prod.id}`);
@@ -104,10 +105,11 @@ describe.each(ARTIFACTS)("profile picker ($name)", (artifact) => {
     expect(login.code).toBe(1);
     expect(login.stderr).toContain("argument 'profile' not provided, nor any AWS env vars found");
     const picked = await runInPty([...artifact.argv, "login", "--stdout"], { ...sb.env, AWS_ENDPOINT_URL_SIGNIN: "http://127.0.0.1:9" }, [
-      { expect: /Profile to log in with/, send: "staging\r" },
+      { expect: /Profile to log in with/, send: "stag" },
+      { expect: /❯ staging/, send: "\r" },
     ]);
     // staging has no credentials: the error names the picked profile.
-    expect(picked.output).toMatch(/staging/);
+    expect(picked.output).toMatch(/aws-vault: error: login: .*staging/);
     expect(picked.code).not.toBe(0);
     expect(readdirSync(sb.keysDir).sort()).toEqual(["dev", "prod"]);
   });
