@@ -1,7 +1,7 @@
 // The profile picker, in a pseudo-terminal: exec, export and login without a profile. Typing
 // filters, arrows move, Enter picks, Ctrl-C cancels; the prompts after it (the file keyring's
 // passphrase) and the child's stdin still get what is typed; without a terminal, the usage error.
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ARTIFACTS, type Artifact, run, sandbox } from "../support/cli.ts";
@@ -46,6 +46,20 @@ describe.each(ARTIFACTS)("profile picker ($name)", (artifact) => {
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain(`AWS_ACCESS_KEY_ID=${KEYS.prod.id}`);
     expect(r.output).not.toContain(KEYS.dev.id);
+  });
+
+  it("export into a file: the list goes to the terminal, stdout gets only the credentials", async () => {
+    const sb = await vault(artifact);
+    const out = join(sb.home, "creds.env");
+    const cmd = [...artifact.argv, "export", "--no-session"].map((a) => `'${a}'`).join(" ");
+    const r = await runInPty(["sh", "-c", `${cmd} > '${out}'`], sb.env, [
+      { expect: /Profile to export/, send: "dev" },
+      { expect: /❯ dev/, send: "\r" },
+    ]);
+    expect(r.code, r.output).toBe(0);
+    const written = readFileSync(out, "utf8");
+    expect(written.split("\n").filter(Boolean).every((l) => /^AWS_[A-Z_]+=/.test(l)), written).toBe(true);
+    expect(written).toContain(`AWS_ACCESS_KEY_ID=${KEYS.dev.id}`);
   });
 
   it("exec: arrows move; the passphrase prompt and the child's stdin still get every key", async () => {
