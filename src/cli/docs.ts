@@ -1,6 +1,6 @@
 // What `--help` and the man page say beyond the flags: the environment variables that affect each
 // command, and an example or two. One entry per command name ("" is the program itself); a new
-// command adds its own entry here. Loaded only by the help and man-page paths.
+// command adds its own entry here (a subcommand's key is its path: "sso populate"). Loaded only by the help and man-page paths.
 
 export interface EnvDoc {
   name: string;

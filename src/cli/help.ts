@@ -4,9 +4,11 @@
 import { type Command, Help, type Option } from "commander";
 import { type CommandDocs, docsFor } from "./docs.ts";
 
-/** The command's name as cli/docs.ts keys it ("" for the program). */
+/** The command as cli/docs.ts keys it: "" for the program, "exec", "sso populate". */
 export function docsKey(cmd: Command): string {
-  return cmd.parent === null ? "" : cmd.name();
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
 }
 
 /** Plain-text "Environment variables:" and "Examples:" sections. */

@@ -31,13 +31,13 @@ function optionLines(o: Option): string[] {
   return [".TP", head, roffEscape(text)];
 }
 
-function usage(cmd: Command): string {
+function usage(cmd: Command, path: string): string {
   const args = cmd.registeredArguments.map((a) => {
     const name = `${a.name()}${a.variadic ? "..." : ""}`;
     return a.required ? `<${name}>` : `[<${name}>]`;
   });
   const flags = help.visibleOptions(cmd).length > 1 ? ["[<flags>]"] : [];
-  return [cmd.name(), ...flags, ...args].join(" ");
+  return [path, ...flags, ...args].join(" ");
 }
 
 function docsSection(docs: CommandDocs, heading: (t: string) => string): string[] {
@@ -73,14 +73,16 @@ export function manPage(program: Command): string {
   ];
   for (const o of help.visibleOptions(program)) out.push(...optionLines(o));
   out.push(".SH COMMANDS");
-  for (const cmd of help.visibleCommands(program)) {
-    if (cmd.name() === "help") continue;
+  const section = (cmd: Command) => {
+    const path = docsKey(cmd);
     const aliases = cmd.aliases().length > 0 ? ` (alias: ${cmd.aliases().join(", ")})` : "";
-    out.push(`.SS "${roffEscape(usage(cmd))}"`, `${roffEscape(cmd.description())}${roffEscape(aliases)}`);
+    out.push(`.SS "${roffEscape(usage(cmd, path))}"`, `${roffEscape(cmd.description())}${roffEscape(aliases)}`);
     for (const a of cmd.registeredArguments) out.push(".TP", italic(a.name()), roffEscape(a.description));
     for (const o of help.visibleOptions(cmd)) if (o.long !== "--help") out.push(...optionLines(o));
-    out.push(...docsSection(docsFor(docsKey(cmd)), (t) => `.PP\n\\fB${roffEscape(t)}:\\fR`));
-  }
+    out.push(...docsSection(docsFor(path), (t) => `.PP\n\\fB${roffEscape(t)}:\\fR`));
+    for (const sub of help.visibleCommands(cmd)) if (sub.name() !== "help") section(sub);
+  };
+  for (const cmd of help.visibleCommands(program)) if (cmd.name() !== "help") section(cmd);
   out.push(".SH ENVIRONMENT");
   for (const e of allEnv()) out.push(".TP", bold(e.name), roffEscape(e.description));
   out.push(...docsSection({ examples: docsFor("").examples ?? [] }, () => ".SH EXAMPLES"));

@@ -27,11 +27,15 @@ describe("help", () => {
     const root = helpOf(p);
     expect(root).toContain("Environment variables:\n  AWS_VAULT_BACKEND");
     expect(root).toContain("NO_COLOR");
-    for (const cmd of p.commands) {
+    const walk = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(walk)];
+    for (const cmd of walk(p).slice(1)) {
       const text = helpOf(cmd);
+      // A new command adds its entry to cli/docs.ts.
       expect(text, cmd.name()).toMatch(/\nExamples:\n  .*aws-vault /);
-      if (!["completion", "version"].includes(cmd.name())) expect(text, cmd.name()).toContain("\nEnvironment variables:\n");
       expect(text, cmd.name()).not.toMatch(/\(default: (true|false|\[\])\)/);
+    }
+    for (const name of ["add", "remove", "list", "rotate", "exec", "export", "clear", "login", "migrate-backend"]) {
+      expect(helpOf(p.commands.find((c) => c.name() === name)!), name).toContain("\nEnvironment variables:\n");
     }
     const exec = helpOf(p.commands.find((c) => c.name() === "exec")!);
     expect(exec).toMatch(/AWS_MIN_TTL +how long a cached session/);
