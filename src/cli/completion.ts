@@ -123,7 +123,13 @@ function findOption(chain: Command[], match: (o: Option) => boolean): Option | u
 /** Walks the words as the parser would, stopping at the first one it would reject. */
 function parse(program: Command, words: string[]): Parsed {
   const p: Parsed = { target: program, parent: program, selected: false, args: [], argsOnly: false };
-  const chain = () => (p.selected ? [p.target, program] : [program]);
+  // The flags of the selected command, then of each command above it.
+  const chain = () => {
+    const out: Command[] = [];
+    for (let c: Command | null = p.target; c; c = c === program ? null : c.parent) out.push(c);
+    if (out[out.length - 1] !== program) out.push(program);
+    return out;
+  };
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
     // A `--` still being typed is the start of a flag, not the end of them.
