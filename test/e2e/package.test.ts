@@ -46,7 +46,9 @@ describe("npm package", () => {
     const pkgDir = join(work, "src");
     mkdirSync(join(pkgDir, "dist"), { recursive: true });
     for (const f of ["package.json", "README.md", "LICENSE"]) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(pkgDir, f));
-    for (const f of ["aws-vault.mjs", "chunks", "aws-vault.1"]) cpSync(join(DIST, f), join(pkgDir, "dist", f), { recursive: true });
+    for (const f of ["aws-vault.mjs", "aws-vault.mjs.map", "chunks", "aws-vault.1"]) {
+      if (existsSync(join(DIST, f))) cpSync(join(DIST, f), join(pkgDir, "dist", f), { recursive: true });
+    }
 
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? "/root", ".npm") };
     const packed = await execFileP("npm", ["pack", "--json", "--pack-destination", work], { cwd: pkgDir, env });
