@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
 import { registerClear } from "./clear.ts";
+import { registerCompletion } from "./completion-command.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
 import { registerImportLoginCache } from "./import-login-cache.ts";
@@ -13,6 +14,7 @@ import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
 import { registerSignin } from "./signin.ts";
+import { registerVersion } from "./version-command.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -54,5 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerMigrateBackend(program, ctx);
   registerImportLoginCache(program, ctx);
   registerSignin(program, ctx);
+  registerCompletion(program, ctx);
+  registerVersion(program, ctx);
   return program;
 }
