@@ -1,5 +1,6 @@
 // Adds a profile section to ~/.aws/config by appending text (never re-serialising the file), under
-// a cross-process lock so concurrent `add` calls cannot duplicate or interleave sections.
+// a cross-process lock so concurrent `add` calls cannot duplicate or interleave sections; and sets
+// single `key = value` lines in a profile (`signin`), editing only those lines, atomically.
 
 import { appendFile, chmod, mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
