@@ -2,6 +2,9 @@
 import { Command, Option } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
+import { registerAudit } from "./audit.ts";
+import { registerDoctor } from "./doctor.ts";
+import { registerImport } from "./import.ts";
 import { registerClear } from "./clear.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
@@ -50,5 +53,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  // Credential hygiene (issue 12).
+  registerImport(program, ctx);
+  registerDoctor(program, ctx);
+  registerAudit(program, ctx);
   return program;
 }

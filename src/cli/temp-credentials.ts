@@ -31,6 +31,8 @@ export interface ResolvedCredentials {
   config: ProfileConfig;
   provider: CredentialsProvider;
   deps: VaultDeps;
+  /** Whether an MFA code was asked for (for the audit log). */
+  mfaUsed(): boolean;
 }
 
 /** Loads the profile (flags > env > file) and builds its provider; retrieves nothing yet. */
@@ -57,11 +59,13 @@ export async function resolveCredentials(
     });
   }
   let promptMethod: string | undefined;
+  let mfaUsed = false;
   const deps: VaultDeps = {
     rt,
     keyring,
     aws,
     mfaToken: (serial, mfaProcess) => {
+      mfaUsed = true;
       promptMethod ??= choosePromptDriver(rt, { explicit: s.options.prompt, avoidTerminal: Boolean(f.avoidTerminalPrompt) });
       return mfaTokenProvider(rt, { mfaToken: f.mfaToken, mfaProcess, promptMethod })(serial);
     },
@@ -76,5 +80,5 @@ export async function resolveCredentials(
     ...resolve,
     explicitDuration: f.durationMs !== undefined,
   }).providerFor(config);
-  return { config, provider, deps };
+  return { config, provider, deps, mfaUsed: () => mfaUsed };
 }

@@ -244,6 +244,7 @@ export function nodeRuntime(): Runtime {
     homedir: env.HOME || homedir(),
     cwd: process.cwd(),
     pid: process.pid,
+    ppid: process.ppid,
     selfCommand: selfCommand(),
     stdout: {
       write: (t) => void process.stdout.write(t),
