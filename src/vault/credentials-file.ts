@@ -108,14 +108,14 @@ export function parseCredentialsFile(text: string, path: string): CredentialsFil
 export function scrubbedText(file: CredentialsFile, profiles: Map<string, { accessKeyId: string; secret: string }>): { text: string; scrubbed: string[] } {
   const drop = new Set<number>();
   const scrubbed = new Set<string>();
-  for (const l of file.lines) {
-    if (l.kind !== "key" || l.section === undefined) continue;
-    const want = profiles.get(l.section);
-    if (!want) continue;
-    if ((l.key === KEY_ID && l.value === want.accessKeyId) || (l.key === SECRET && l.value === want.secret)) {
-      drop.add(l.lineNo);
-      scrubbed.add(l.section);
-    }
+  // A section is scrubbed only when every key-id and secret line in it still holds the verified
+  // values: removing one line of a changed pair would lose the key now in the file.
+  for (const [name, want] of profiles) {
+    const keyLines = file.lines.filter((l) => l.kind === "key" && l.section === name && (l.key === KEY_ID || l.key === SECRET));
+    const matches = keyLines.every((l) => (l.key === KEY_ID ? l.value === want.accessKeyId : l.value === want.secret));
+    if (!matches || !keyLines.some((l) => l.key === KEY_ID) || !keyLines.some((l) => l.key === SECRET)) continue;
+    for (const l of keyLines) drop.add(l.lineNo);
+    scrubbed.add(name);
   }
   // Headers of sections left without any key (their comments stay).
   for (const l of file.lines) {
