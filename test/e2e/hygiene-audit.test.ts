@@ -74,6 +74,25 @@ describe.each(ARTIFACTS)("audit log and reminders ($name)", (artifact) => {
     expect(json.stdout.trim().split("\n").map((l) => JSON.parse(l).command)).toEqual(["add", ...Array(20).fill("export")]);
   });
 
+  it("rotation at 10 MB under 20 concurrent writers keeps one old file and every line whole", async () => {
+    const sb = await setup(artifact);
+    const path = join(sb.home, ".awsvault", "audit.log");
+    const filler = `${JSON.stringify({ time: "2025-01-01T00:00:00.000Z", command: "old", profile: "x", result: "ok", pid: 1 })}\n`;
+    const count = Math.floor((10 * 1024 * 1024 - 2000) / filler.length);
+    writeFileSync(path, filler.repeat(count), { mode: 0o600 });
+    writeFileSync(`${path}.1`, "an older file\n", { mode: 0o600 });
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, () => run(artifact, ["export", "--no-session", "alice"], { env: sb.env, timeoutMs: 60_000 })),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const lines = [`${path}.1`, path].flatMap((f) => readFileSync(f, "utf8").split("\n").filter(Boolean));
+    expect(lines.every((l) => JSON.parse(l))).toBe(true);
+    expect(lines.filter((l) => l.includes('"command":"old"'))).toHaveLength(count);
+    expect(lines.filter((l) => l.includes('"command":"export"'))).toHaveLength(20);
+    expect(readFileSync(`${path}.1`, "utf8")).not.toContain("an older file");
+    expect(statSync(path).size).toBeLessThan(10 * 1024 * 1024);
+  });
+
   it("AWS_VAULT_AUDIT=off writes nothing; exec and remove are logged", async () => {
     const sb = await setup(artifact);
     const off = await run(artifact, ["export", "--no-session", "alice"], { env: { ...sb.env, AWS_VAULT_AUDIT: "off" } });
@@ -84,6 +103,25 @@ describe.each(ARTIFACTS)("audit log and reminders ($name)", (artifact) => {
     const rm = await run(artifact, ["remove", "-f", "alice"], { env: sb.env });
     expect(rm.code, rm.stderr).toBe(0);
     expect(auditLines(sb).map((l) => JSON.parse(l).command)).toEqual(["add", "exec", "remove"]);
+  });
+
+  it("the AWS CLI's credential_process and an ECS server's fetch are logged with their caller", async () => {
+    const sb = await setup(artifact);
+    const self = artifact.argv.map((x) => `'${x}'`).join(" ");
+    writeFileSync(
+      sb.configPath,
+      `[profile alice]\nregion = us-east-1\n\n[profile admin]\nsource_profile = alice\nrole_arn = arn:aws:iam::123456789012:role/admin\nregion = us-east-1\n\n` +
+        `[profile via]\nregion = us-east-1\ncredential_process = ${self} export --format json admin\n`,
+    );
+    const { execFile } = await import("node:child_process");
+    await new Promise<void>((resolve, reject) =>
+      execFile("aws", ["sts", "get-caller-identity", "--profile", "via"], { env: sb.env }, (e) => (e ? reject(e) : resolve())),
+    );
+    const ecs = await run(artifact, ["exec", "--ecs-server", "admin", "--", "aws", "sts", "get-caller-identity"], { env: sb.env });
+    expect(ecs.code, ecs.stderr).toBe(0);
+    const records = auditLines(sb).map((l) => JSON.parse(l));
+    expect(records.find((r) => r.command === "export")).toMatchObject({ profile: "admin", source: "AssumeRole", parent: "aws", result: "ok" });
+    expect(records.find((r) => r.command === "exec --ecs-server")).toMatchObject({ profile: "admin", result: "ok" });
   });
 
   it("a key recorded as 100 days old gets one reminder per day on stderr; a fresh one none", async () => {
