@@ -27,8 +27,9 @@ function fixture(): Fixture {
   const drop = (s: string) => ({ s, keep: false });
   const parts = [
     keep("# work keys, moved by hand in 2019\n"),
-    drop("[default]\n"),
+    keep("[default]\n"),
     drop(`aws_access_key_id = ${a.accessKeyId}\n`),
+    keep("output = json\n"),
     drop(`aws_secret_access_key = ${a.secretAccessKey}\n`),
     keep("\n; the CI user\n"),
     keep("[ci]\r\n"),
@@ -87,7 +88,7 @@ describe.each(ARTIFACTS)("import ($name)", (artifact) => {
     expect(statSync(credsPath).mode & 0o777).toBe(0o640);
     const config = readFileSync(sb.configPath, "utf8");
     expect(config.startsWith("[profile ci]\nregion = us-east-1\n")).toBe(true); // existing value wins
-    expect(config).toMatch(/\n\[default\]\n/);
+    expect(config).toMatch(/\n\[default\]\noutput = json\n/); // carried over
     expect(config).toMatch(/\n\[profile ops\]\n/);
     // Each imported profile works through exec with the AWS CLI.
     const [a, b, c] = users as [MotoUser, MotoUser, MotoUser];
