@@ -42,7 +42,11 @@ export function formatFinding(f: Finding): string {
 
 export async function runDoctor(o: DoctorOptions, s: Session): Promise<number> {
   const { rt, options } = s;
-  const keyring = await s.keyring().catch(() => undefined);
+  let keyringError: string | undefined;
+  const keyring = await s.keyring().catch((e: unknown) => {
+    keyringError = e instanceof Error ? e.message : String(e);
+    return undefined;
+  });
   const credentialsPath = rt.env.AWS_SHARED_CREDENTIALS_FILE || join(rt.homedir, ".aws", "credentials");
   const findings = await offlineChecks({
     rt,
@@ -53,6 +57,7 @@ export async function runDoctor(o: DoctorOptions, s: Session): Promise<number> {
     ...(keyring ? { keyring } : {}),
     canDecrypt: options.backend === "file" && rt.env.AWS_VAULT_FILE_PASSPHRASE !== undefined,
   });
+  if (keyringError) findings.push({ severity: "error", check: "keyring.open", message: `cannot open the ${options.backend} keyring: ${keyringError}` });
   if (o.online && keyring) findings.push(...(await onlineChecks(rt, await onlineTargets(s, o.profile), doctorClient)));
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.filter((f) => f.severity === "warn").length;
