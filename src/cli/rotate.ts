@@ -123,7 +123,7 @@ export async function runRotateAll(o: RotateAllOptions, s: Session): Promise<num
       continue;
     }
     if (o.dryRun) {
-      summary.skipped++;
+      summary.rotated++;
       print(`would rotate ${profile}: key is ${age}`);
       continue;
     }
@@ -138,6 +138,6 @@ export async function runRotateAll(o: RotateAllOptions, s: Session): Promise<num
       for (const h of hints) print(redact(`  hint: ${h}`));
     }
   }
-  print(`${o.dryRun ? "dry run: " : ""}rotated ${summary.rotated}, skipped ${summary.skipped}, failed ${summary.failed}`);
+  print(`${o.dryRun ? "dry run: would rotate" : "rotated"} ${summary.rotated}, skipped ${summary.skipped}, failed ${summary.failed}`);
   return summary.failed > 0 ? 1 : 0;
 }
