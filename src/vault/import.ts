@@ -117,6 +117,12 @@ export async function importCredentials(deps: ImportDeps, o: ImportOptions): Pro
   await removeLeftoverTemps(path, (m) => rt.log.debug(m), isProcessAlive);
   const file = parseCredentialsFile(await readText(path, "the credentials file"), path);
   const { list, skipped: skippedEarly } = candidates(file.sections, o, path, print);
+  // A config file that cannot take the new sections stops the import before anything is stored.
+  const configText = await readFile(deps.configPath, "utf8").catch((e: unknown) => {
+    if (errorCode(e) === "ENOENT") return "";
+    throw new UserError(`cannot read ${deps.configPath}: ${(e as Error).message}`, { cause: e });
+  });
+  parseIni(configText, deps.configPath);
   const summary: ImportSummary = { imported: 0, skipped: skippedEarly, scrubbed: 0, failed: 0 };
   const verified = new Map<string, { accessKeyId: string; secret: string }>();
   const stored = new Set(await store.names());

@@ -124,6 +124,14 @@ describe.each(ARTIFACTS)("import ($name)", (artifact) => {
     const parse = await run(artifact, ["import"], { env: sb.env });
     expect(parse.code).toBe(1);
     expect(parse.stderr).toMatch(new RegExp(`^aws-vault: error: import: ${credsPath}:2: expected "key = value"`));
+    // A broken config file stops the import before anything is stored.
+    writeFileSync(credsPath, `[good]\naws_access_key_id = ${users[0]?.accessKeyId}\naws_secret_access_key = ${users[0]?.secretAccessKey}\n`);
+    writeFileSync(sb.configPath, "[profile x\n");
+    const cfg = await run(artifact, ["import", "--scrub"], { env: sb.env });
+    expect(cfg.code).toBe(1);
+    expect(cfg.stderr).toMatch(new RegExp(`^aws-vault: error: import: Error parsing config file ${sb.configPath}: line 1: `));
+    expect(readFileSync(credsPath, "utf8")).toContain(users[0]?.secretAccessKey);
+    expect(readdirSync(sb.keysDir).filter((n) => !n.startsWith("."))).toEqual(["taken"]);
   });
 
   it("kill -9 at random points, repeated, never loses a key that was in the file", async () => {
