@@ -81,6 +81,12 @@ const BAD_CONFIG = [
   "[profile plain]", //                                  38 GetSessionToken without MFA
   "region = us-east-1", //                               39
   "", //                                                 40
+  "[profile inc1]", //                                   41
+  "include_profile = inc2", //                           42 include_profile loop
+  "", //                                                 43
+  "[profile inc2]", //                                   44
+  "include_profile = inc1", //                           45 include_profile loop
+  "", //                                                 46
 ].join("\n");
 
 describe.each(ARTIFACTS)("doctor ($name)", (artifact) => {
@@ -121,6 +127,8 @@ describe.each(ARTIFACTS)("doctor ($name)", (artifact) => {
     one("config.loop", 13, "error", /loop1 -> loop2 -> loop1/);
     one("config.loop", 17, "error", /loop2 -> loop1 -> loop2/);
     one("config.role-arn", 18, "error", /not a role ARN/);
+    one("config.loop", 42, "error", /include_profile loop: inc1 -> inc2 -> inc1/);
+    one("config.loop", 45, "error", /include_profile loop: inc2 -> inc1 -> inc2/);
     one("keys.missing", 20, "error", /aws-vault add nokeys/);
     one("config.missing-target", 24, "error", /source_profile = ghost/);
     one("config.mfa-serial", 26, "error", /not a serial/);
