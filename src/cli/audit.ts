@@ -68,7 +68,7 @@ export async function runAudit(o: AuditOptions, s: Session): Promise<number> {
       r.source ?? "-",
       r.mfa === undefined ? "-" : r.mfa ? "yes" : "no",
       r.expires ? r.expires.replace(/\.\d+Z$/, "Z") : "-",
-      r.result + (r.detail ? `: ${r.detail}` : ""),
+      r.result + (r.detail ? `: ${r.detail.length > 60 ? `${r.detail.slice(0, 57)}...` : r.detail}` : ""),
       caller,
     ]);
   }
