@@ -2,8 +2,8 @@
 // remove exactly the key lines and keep every other byte (comments, order, line endings).
 // Sections are `[name]`; keys are `key = value` (case-insensitive names); indented lines continue
 // the key before them; `#` and `;` start comments. Anything else is an error naming file and line.
+// Sections and keys live in Maps, so any name (`__proto__` too) is an ordinary name.
 import { ConfigError } from "../errors.ts";
-import { isForbiddenName } from "./config/ini.ts";
 
 export interface CredLine {
   /** The line with its own terminator ("\n", "\r\n", "\r" or "" for the last). */
@@ -77,7 +77,6 @@ export function parseCredentialsFile(text: string, path: string): CredentialsFil
       const name = close < 0 ? "" : trimmed.slice(1, close).trim();
       if (close < 0) throw fail(lineNo, "unterminated section header");
       if (name === "") throw fail(lineNo, "empty section name");
-      if (isForbiddenName(name)) throw fail(lineNo, `invalid section name ${JSON.stringify(name)}`);
       current = name;
       lastWasKey = false;
       if (!sections.has(name)) sections.set(name, { name, line: lineNo, values: new Map() });
@@ -93,7 +92,6 @@ export function parseCredentialsFile(text: string, path: string): CredentialsFil
     if (current === undefined) throw fail(lineNo, "a key before the first [section]", "put it under a [profile] header");
     const key = trimmed.slice(0, eq).trim().toLowerCase();
     const value = trimmed.slice(eq + 1).trim();
-    if (isForbiddenName(key)) throw fail(lineNo, `invalid key name ${JSON.stringify(key)}`);
     (sections.get(current) as CredSection).values.set(key, { value, line: lineNo });
     lastWasKey = true;
     lines.push({ raw, lineNo, kind: "key", section: current, key, value });
