@@ -22,6 +22,13 @@ describe("credentials file", () => {
     expect(out.scrubbed.sort()).toEqual(["a", "b"]);
   });
 
+  it("any section or key name is ordinary (no prototype pollution)", () => {
+    const f = parseCredentialsFile("[__proto__]\nconstructor = x\n__proto__ = y\n", "c");
+    expect(f.sections[0]?.name).toBe("__proto__");
+    expect(f.sections[0]?.values.get("__proto__")?.value).toBe("y");
+    expect(({} as Record<string, unknown>).y).toBeUndefined();
+  });
+
   it("errors name the file and line", () => {
     expect(() => parseCredentialsFile("[a]\nfoo\n", "/x/creds")).toThrow(/^\/x\/creds:2: expected "key = value"/);
     expect(() => parseCredentialsFile("key = v\n", "/x/creds")).toThrow(/^\/x\/creds:1: a key before the first \[section\]/);
