@@ -19,7 +19,7 @@ import { Secret } from "../util/secret.ts";
 import { audit } from "./audit-log.ts";
 import { parseIni } from "./config/ini.ts";
 import { PROFILE_KEYS } from "./config/loader.ts";
-import { profileSectionHeader } from "./config/writer.ts";
+import { profileSectionHeader, validateProfileName } from "./config/writer.ts";
 import type { CredentialStore } from "./credential-store.ts";
 import { KEY_ID, parseCredentialsFile, SECRET, scrubbedText, TOKEN_KEYS, type CredSection } from "./credentials-file.ts";
 import { recordKeyStored } from "./key-age.ts";
@@ -54,6 +54,8 @@ const TEMP_PREFIX = ".aws-vault-import-";
 
 interface Candidate {
   name: string;
+  /** Line of the section header. */
+  line: number;
   accessKeyId: string;
   secret: Secret;
   settings: Array<[string, string]>;
@@ -106,7 +108,7 @@ function candidates(sections: CredSection[], o: ImportOptions, path: string, pri
     }
     const settings: Array<[string, string]> = [];
     for (const [k, v] of s.values) if (CONFIG_KEYS.has(k) && v.value !== "") settings.push([k, v.value]);
-    list.push({ name: s.name, accessKeyId: id.value, secret: new Secret(secret.value), settings });
+    list.push({ name: s.name, line: s.line, accessKeyId: id.value, secret: new Secret(secret.value), settings });
   }
   return { list, skipped };
 }
@@ -117,6 +119,17 @@ export async function importCredentials(deps: ImportDeps, o: ImportOptions): Pro
   await removeLeftoverTemps(path, (m) => rt.log.debug(m), isProcessAlive);
   const file = parseCredentialsFile(await readText(path, "the credentials file"), path);
   const { list, skipped: skippedEarly } = candidates(file.sections, o, path, print);
+  // A name the config or the keyring cannot take stops the import before anything is stored.
+  for (const c of list) {
+    try {
+      validateProfileName(c.name);
+      store.keyring.checkKey?.(c.name);
+    } catch (e) {
+      throw new UserError(`${path}:${c.line}: section [${c.name}] cannot be imported: ${(e as Error).message}`, {
+        hints: ["rename the section (or import the others by name); nothing was imported"],
+      });
+    }
+  }
   // A config file that cannot take the new sections stops the import before anything is stored.
   const configText = await readFile(deps.configPath, "utf8").catch((e: unknown) => {
     if (errorCode(e) === "ENOENT") return "";

@@ -99,9 +99,15 @@ describe.each(ARTIFACTS)("doctor ($name)", (artifact) => {
     writeFileSync(credsPath, `# old\n[legacy]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`);
     // keyring problems: folder mode, a damaged item, a stale lock, leftover temp files, an expired session
     chmodSync(sb.keysDir, 0o755);
-    writeFileSync(join(sb.keysDir, encodeFileName("broken")), "not a JWE", { mode: 0o600 });
+    // A damaged item: a real one whose ciphertext was altered (the JWE header still says it is an item).
+    await add(artifact, sb, "broken");
+    const brokenPath = join(sb.keysDir, encodeFileName("broken"));
+    const parts = readFileSync(brokenPath, "utf8").split(".");
+    parts[3] = `${parts[3]?.startsWith("A") ? "B" : "A"}${parts[3]?.slice(1)}`;
+    writeFileSync(brokenPath, parts.join("."), { mode: 0o600 });
     const expired = formatSessionKey({ type: "sts.GetSessionToken", profileName: "alice", mfaSerial: "", expiration: new Date(Date.now() - 3600_000) });
-    writeFileSync(join(sb.keysDir, encodeFileName(expired)), "x", { mode: 0o600 });
+    // (listed by name only: any item-shaped content will do)
+    writeFileSync(join(sb.keysDir, encodeFileName(expired)), readFileSync(join(sb.keysDir, encodeFileName("alice")), "utf8"), { mode: 0o600 });
     mkdirSync(join(sb.home, ".awsvault", "locks"), { recursive: true, mode: 0o700 });
     writeFileSync(join(sb.home, ".awsvault", "locks", "abc.lock"), `999999\n${(await import("node:os")).hostname()}\ntoken\n`);
     writeFileSync(join(sb.home, ".aws", ".aws-vault-import-credentials-999999-aabbcc"), "leftover", { mode: 0o600 });

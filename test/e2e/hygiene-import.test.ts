@@ -124,6 +124,12 @@ describe.each(ARTIFACTS)("import ($name)", (artifact) => {
     const parse = await run(artifact, ["import"], { env: sb.env });
     expect(parse.code).toBe(1);
     expect(parse.stderr).toMatch(new RegExp(`^aws-vault: error: import: ${credsPath}:2: expected "key = value"`));
+    // A name the file keyring reserves stops it too, naming the section's line.
+    writeFileSync(credsPath, `[good]\naws_access_key_id = ${users[0]?.accessKeyId}\naws_secret_access_key = ${users[0]?.secretAccessKey}\n[.aws-vault-lock]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n`);
+    const reserved = await run(artifact, ["import"], { env: sb.env });
+    expect(reserved.code).toBe(1);
+    expect(reserved.stderr).toMatch(new RegExp(`^aws-vault: error: import: ${credsPath}:4: section \\[\\.aws-vault-lock\\] cannot be imported: .*reserved`));
+    expect(await storedKeyId(artifact, sb, "good")).toBeUndefined();
     // A broken config file stops the import before anything is stored.
     writeFileSync(credsPath, `[good]\naws_access_key_id = ${users[0]?.accessKeyId}\naws_secret_access_key = ${users[0]?.secretAccessKey}\n`);
     writeFileSync(sb.configPath, "[profile x\n");
