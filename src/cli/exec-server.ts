@@ -45,6 +45,9 @@ export async function startExecServer(o: ExecOptions, s: Session, r: ResolvedCre
       }
     },
   };
+  // The server holds credentials for as long as the child runs: no core file may hold them.
+  const hardened = rt.hardenLongRunning?.();
+  if (hardened) rt.log.debug(`core dumps: ${hardened.detail}`);
   const common = {
     provider,
     now: () => rt.now(),
