@@ -1,6 +1,7 @@
 // The encrypted file backend (format: file-format.ts). Writes are atomic (temp file in the same
 // folder, then rename) and made under a folder lock, so concurrent writers never tear a file and
 // never create items under two different passphrases.
+import type { Dirent } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
@@ -72,16 +73,24 @@ export class FileKeyring implements Keyring {
   }
 
   async #itemFiles(): Promise<string[]> {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = await readdir(this.#opts.dir);
+      entries = await readdir(this.#opts.dir, { withFileTypes: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw e;
     }
     const files: string[] = [];
-    for (const name of names.sort()) {
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const name = entry.name;
       if (name.startsWith(OWN_FILE_PREFIX)) continue;
+      // The directory entry says "regular file" without a stat per item (1,000 items: 1,000 stats
+      // per listing). Symlinks and file systems that do not report types are stat'ed, as before.
+      if (entry.isFile()) {
+        files.push(name);
+        continue;
+      }
+      if (!entry.isSymbolicLink() && entry.isDirectory()) continue;
       try {
         if ((await stat(join(this.#opts.dir, name))).isFile()) files.push(name);
       } catch {
