@@ -56,7 +56,7 @@ export async function runExport(o: ExportOptions, s: Session): Promise<number> {
   if (rt.env.AWS_VAULT) {
     throw new UserError("in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force");
   }
-  const { config, provider } = await resolveCredentials(s, o);
+  const { config, provider } = await resolveCredentials(s, { ...o, profileConfigOnly: true });
   let creds;
   try {
     creds = await provider.retrieve();

@@ -11,8 +11,8 @@ import type { CredentialsProvider } from "../vault/providers/provider.ts";
 import { type CachedCredentials, CredentialsCache, serverCredentialsCache } from "./credentials-cache.ts";
 import {
   type CredentialServerOptions,
-  type Handler,
-  listenHttp,
+  type CredentialHandler,
+  listenCredentialServer,
   requestPath,
   secretMatcher,
   sendJson,
@@ -74,7 +74,7 @@ export function randomToken(random: (bytes: number) => Uint8Array, bytes = TOKEN
   return new Secret(Buffer.from(random(bytes)).toString("base64url"));
 }
 
-export function ecsHandler(o: EcsServerOptions, token: Secret, main: CredentialsCache): Handler {
+export function ecsHandler(o: EcsServerOptions, token: Secret, main: CredentialsCache): CredentialHandler {
   const tokenOk = secretMatcher(token);
   const roles = new Map<string, CredentialsCache>();
   const bodies = new WeakMap<CachedCredentials, string>();
@@ -139,7 +139,7 @@ export async function startEcsServer(o: EcsServerOptions): Promise<EcsServer> {
   started();
   const host = o.host ?? "127.0.0.1";
   let port = 0;
-  const server = await listenHttp(
+  const server = await listenCredentialServer(
     withSecurityChecks(ecsHandler(o, token, main), {
       allowHost: (h) => h === `127.0.0.1:${port}` || h === `localhost:${port}`,
       log: o.log,
