@@ -33,38 +33,54 @@ export function bunServe(): BunGlobal["serve"] | undefined {
 
 const INTERNAL_ERROR = (): Response => new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
-/** One reply being built; `done` resolves with the Response when the handler ends it. */
+/** One reply being built; `response` is set when the handler ends it (done() waits for that). */
 class Reply implements ServerReply {
   statusCode = 200;
   headersSent = false;
-  readonly #headers: Record<string, string> = Object.create(null) as Record<string, string>;
-  #finish: Array<() => void> = [];
-  #resolve!: (r: Response) => void;
-  readonly done = new Promise<Response>((resolve) => (this.#resolve = resolve));
+  response: Response | undefined = undefined;
+  headers: Record<string, string> | undefined = undefined;
+  finish: Array<() => void> | undefined = undefined;
+  resolve: ((r: Response) => void) | undefined = undefined;
 
+  done(): Promise<Response> {
+    if (this.response) return Promise.resolve(this.response);
+    return new Promise<Response>((resolve) => (this.resolve = resolve));
+  }
+  settle(r: Response): void {
+    if (this.response) return;
+    this.response = r;
+    this.resolve?.(r);
+  }
   setHeader(name: string, value: string): this {
-    this.#headers[name] = value;
+    (this.headers ??= {})[name] = value;
     return this;
   }
-  writeHead(status: number, headers: OutgoingHttpHeaders = {}): this {
+  writeHead(status: number, headers?: OutgoingHttpHeaders): this {
     this.statusCode = status;
-    for (const [k, v] of Object.entries(headers)) if (v !== undefined) this.#headers[k] = String(v);
+    if (headers) {
+      if (this.headers) {
+        for (const [k, v] of Object.entries(headers)) if (v !== undefined) this.headers[k] = String(v);
+      } else {
+        // The usual case (no setHeader before): take the map as it is; Response converts values to strings.
+        this.headers = headers as Record<string, string>;
+      }
+    }
     this.headersSent = true;
     return this;
   }
   end(body = ""): this {
     this.headersSent = true;
-    this.#resolve(new Response(body, { status: this.statusCode, headers: this.#headers }));
-    for (const f of this.#finish) f();
-    this.#finish = [];
+    this.settle(new Response(body, this.headers ? { status: this.statusCode, headers: this.headers } : { status: this.statusCode }));
+    if (this.finish) for (const f of this.finish) f();
+    this.finish = undefined;
     return this;
   }
   destroy(): this {
-    this.#resolve(INTERNAL_ERROR());
+    this.settle(INTERNAL_ERROR());
     return this;
   }
   once(_event: "finish", f: () => void): this {
-    this.#finish.push(f);
+    (this.finish ??= []).push(f);
     return this;
   }
 }
@@ -116,8 +132,10 @@ export async function listenBun(
       } catch {
         return INTERNAL_ERROR();
       }
-      if (!reply.headersSent) srv.timeout(request, 0);
-      return reply.done;
+      // Answered synchronously (fresh credentials): hand Bun the Response itself, its fast path.
+      if (reply.response) return reply.response;
+      srv.timeout(request, 0);
+      return reply.done();
     },
     error: INTERNAL_ERROR,
   });
