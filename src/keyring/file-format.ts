@@ -14,9 +14,9 @@
  * MAX_P2C: an attacker-supplied file must not make us spin for minutes. jose does the JWE work;
  * the KEK check below only tells "wrong passphrase" from "damaged file", which jose cannot.
  */
-import { createDecipheriv, pbkdf2Sync } from "node:crypto";
 import { CompactEncrypt, compactDecrypt, errors as joseErrors } from "jose";
 import { KeyringError, WrongPassphraseError } from "../errors.ts";
+import { nodeCrypto } from "../runtime/builtins.ts";
 import { goJsonObject, goTimeString } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
 import type { KeyringItem } from "./keyring.ts";
@@ -94,6 +94,7 @@ function kekUnwraps(token: string, pass: Uint8Array): boolean {
     const [h, ek] = token.split(".");
     const header = JSON.parse(Buffer.from(h ?? "", "base64url").toString("utf8")) as { p2c: number; p2s: string };
     const salt = Buffer.concat([Buffer.from(ALG, "utf8"), Buffer.from([0]), Buffer.from(header.p2s, "base64url")]);
+    const { createDecipheriv, pbkdf2Sync } = nodeCrypto();
     const kek = pbkdf2Sync(pass, salt, header.p2c, 16, "sha256");
     const decipher = createDecipheriv("id-aes128-wrap", kek, Buffer.from("A6A6A6A6A6A6A6A6", "hex"));
     Buffer.concat([decipher.update(Buffer.from(ek ?? "", "base64url")), decipher.final()]);
