@@ -1,13 +1,15 @@
 // One-command benchmark for both artifacts (`npm run bench`, or `node bench/run.mjs [--runs N] [--warmup N]`
 // after `node scripts/build.mjs`). Measures whole-process wall time of the real CLI, interleaved round-robin
-// with a `node -e 0` baseline measured in the same run. Prints a table and writes bench/results/latest.json.
+// with each runtime's floor measured in the same run (`node -e 0`; an empty program compiled with the
+// binary's own bun flags), then the credential server against a minimal server (servers.mjs). Prints
+// tables and writes bench/results/latest.json.
 // It reports numbers only: there are no timing assertions. It fails (exit 1) only when a run is incorrect
 // (non-zero exit, wrong output, or a network call during a "cached" run).
 //
 // Adding a case: append an object to CASES below. A "process" case is timed once per artifact per round:
 //   { id, what, kind: "process", args: (fx) => [...argv after the binary], check: (result, fx) => errorString|undefined }
-// Other kinds (e.g. a future credential-server case reporting requests/s with p50/p99 latency) get their own
-// runner in RUNNERS; each runner returns rows { case, artifact, kind, ...metrics } that land in the JSON file.
+// optionally env, goal, maxRuns, rss, or pending (a placeholder row). Other kinds get their own runner in
+// RUNNERS; each runner returns rows { case, artifact, kind, ...metrics } that land in the JSON file.
 import { startCountedMoto } from "./moto.mjs";
 import { benchServers, printServerTable } from "./servers.mjs";
 import { bigConfig, fillKeyring, loadKeyringCode } from "./fixtures.mjs";
@@ -39,9 +41,11 @@ const SERVER_ROUNDS = Math.max(1, flag("--server-rounds", 3));
 const WARMUP = flag("--warmup", 3);
 const HUGE_RUNS = Math.max(1, flag("--huge-runs", 5)); // the 100,000-profile row runs this many times at most
 
+// The build under test: dist/, or AWS_VAULT_DIST (a `scripts/build.mjs --outdir` output), as the tests.
+const DIST = resolve(process.env.AWS_VAULT_DIST ?? join(root, "dist"));
 const ARTIFACTS = [
-  { name: "node", argv: [process.execPath, join(root, "dist/aws-vault.mjs")] },
-  { name: "bun", argv: [join(root, "dist/aws-vault")] },
+  { name: "node", argv: [process.execPath, join(DIST, "aws-vault.mjs")] },
+  { name: "bun", argv: [join(DIST, "aws-vault")] },
 ];
 // Each artifact is compared with the floor of its runtime: `node -e 0`, and an empty program compiled
 // with dist/aws-vault's own `bun build` flags (built below, in the throw-away folder).
@@ -278,13 +282,18 @@ async function runProcessCases(ctx, cases) {
     }
     rows.push(row);
   }
-  for (const c of cases.filter((c) => c.pending)) {
+  // In CASES order, placeholders included.
+  const ordered = rows.filter((r) => r.case === "floor");
+  for (const c of cases) {
     for (const a of ARTIFACTS) {
       const goal = c.goal?.[a.name];
-      rows.push({ case: c.id, artifact: a.name, kind: "process", pending: c.pending, ...(goal ? { goal: `<= ${goal}x` } : {}) });
+      const row = c.pending
+        ? { case: c.id, artifact: a.name, kind: "process", pending: c.pending, ...(goal ? { goal: `<= ${goal}x` } : {}) }
+        : rows.find((r) => r.case === c.id && r.artifact === a.name);
+      if (row) ordered.push(row);
     }
   }
-  return rows;
+  return ordered;
 }
 
 const RUNNERS = { process: runProcessCases };
@@ -327,7 +336,7 @@ try {
   printTable(rows.filter((r) => r.kind === "process")); // other kinds print their own tables
   if (!args.includes("--no-servers")) {
     console.log(`\ncredential server (exec --ecs-server) vs a minimal server in the same runtime: wrk, 50 keep-alive connections, ${SERVER_SECONDS}s per run\n`);
-    const serverRows = await benchServers({ seconds: SERVER_SECONDS, connections: 50, rounds: SERVER_ROUNDS, log });
+    const serverRows = await benchServers({ dist: DIST, seconds: SERVER_SECONDS, connections: 50, rounds: SERVER_ROUNDS, log });
     printServerTable(serverRows);
     rows.push(...serverRows.map((r) => ({ kind: "server", ...r })));
   }
