@@ -1,8 +1,8 @@
 // The encrypted file backend (format: file-format.ts). Writes are atomic (temp file in the same
 // folder, then rename) and made under a folder lock, so concurrent writers never tear a file and
 // never create items under two different passphrases.
-import type { Dirent } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { type Dirent, readdirSync, readFileSync } from "node:fs";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
 import { withFileLock } from "../runtime/lock.ts";
@@ -75,7 +75,9 @@ export class FileKeyring implements Keyring {
   async #itemFiles(): Promise<string[]> {
     let entries: Dirent[];
     try {
-      entries = await readdir(this.#opts.dir, { withFileTypes: true });
+      // Reads are synchronous: a CLI run does a handful, each a few KB, and every asynchronous call is
+      // a round trip through the runtime's thread pool (under load, a scheduling delay each).
+      entries = readdirSync(this.#opts.dir, { withFileTypes: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw e;
@@ -140,7 +142,7 @@ export class FileKeyring implements Keyring {
     const where = this.#path(key);
     let token: string;
     try {
-      token = await readFile(where, "utf8");
+      token = readFileSync(where, "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new KeyNotFoundError(key);
       throw new KeyringError(`cannot read ${where}: ${(e as Error).message}`, { cause: e });

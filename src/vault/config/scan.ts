@@ -10,7 +10,7 @@
 // Whenever the scan is not sure, it parses the whole file instead: a line parseIni would reject (so
 // the error, with its line number, is exactly the full parse's), a carriage return (other line
 // breaks), or any character outside printable ASCII at a place where trim() rules matter.
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { ConfigError } from "../../errors.ts";
 import { isForbiddenName, parseIni } from "./ini.ts";
 import { ConfigFile } from "./loader.ts";
@@ -119,7 +119,7 @@ function closureText(text: string, s: Scan, profile: string): string {
 export async function loadConfigFor(path: string, profile: string): Promise<ConfigFile> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = readFileSync(path, "utf8"); // synchronous: one read, no thread-pool round trip
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return ConfigFile.empty(path);
     throw new ConfigError(`Error reading config file ${path}`, { cause: e });
