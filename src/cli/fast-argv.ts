@@ -1,14 +1,30 @@
 // Recognises the command lines the fast path may run without commander: `export` and `exec --json`
-// with their credential flags and one profile, nothing else. It imports nothing, so it costs nothing
+// with their credential flags and one profile, and `list`/`ls` with its three switches; nothing else. It imports nothing, so it costs nothing
 // at start-up. Anything it is not sure about (help, global flags, `--`, bundled short flags, a
 // repeated flag, a value that looks like a flag, a second positional) returns undefined, and the
 // full commander program parses the line exactly as before.
 import type { ExportFlags } from "./export.ts";
+import type { ListOptions } from "./list.ts";
 
-export interface FastCommand {
-  command: "export" | "exec";
-  profile: string;
-  flags: ExportFlags;
+export type FastCommand =
+  | { command: "export" | "exec"; profile: string; flags: ExportFlags }
+  | { command: "list"; options: ListOptions };
+
+const LIST_SWITCHES: Readonly<Record<string, keyof ListOptions>> = {
+  "--profiles": "profiles",
+  "--sessions": "sessions",
+  "--credentials": "credentials",
+};
+
+/** `list`/`ls` with nothing but its switches (each at most once). */
+function parseList(argv: readonly string[]): FastCommand | undefined {
+  const options: ListOptions = { profiles: false, sessions: false, credentials: false };
+  for (const arg of argv.slice(1)) {
+    const name = Object.hasOwn(LIST_SWITCHES, arg) ? LIST_SWITCHES[arg] : undefined;
+    if (name === undefined || options[name]) return undefined;
+    options[name] = true;
+  }
+  return { command: "list", options };
 }
 
 type FlagName = "duration" | "session" | "region" | "mfaToken" | "format" | "stdout" | "json";
@@ -29,13 +45,14 @@ const FLAGS: Readonly<Record<string, { name: FlagName; value: boolean }>> = {
 };
 
 /** Which flags each command takes (exec only on the `--json` path, where it behaves as export). */
-const ACCEPTS: Readonly<Record<FastCommand["command"], ReadonlySet<FlagName>>> = {
+const ACCEPTS: Readonly<Record<"export" | "exec", ReadonlySet<FlagName>>> = {
   export: new Set<FlagName>(["duration", "session", "region", "mfaToken", "format", "stdout"]),
   exec: new Set<FlagName>(["duration", "session", "region", "mfaToken", "stdout", "json"]),
 };
 
 export function parseFastCommand(argv: readonly string[]): FastCommand | undefined {
   const command = argv[0];
+  if (command === "list" || command === "ls") return parseList(argv);
   if (command !== "export" && command !== "exec") return undefined;
   const accepts = ACCEPTS[command];
   const seen = new Set<FlagName>();
