@@ -1,4 +1,4 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { UsageError, UserError } from "../errors.ts";
 import { parseSessionDuration } from "../util/duration.ts";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
@@ -28,7 +28,8 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .option("-n, --no-session", "Skip creating STS session with GetSessionToken")
     .option("--region <region>", "The AWS region")
     .option("-t, --mfa-token <token>", "The MFA token to use")
-    .addOption(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"))
+    // A type-only commander import keeps commander out of the fast path (fast-path.ts imports this file).
+    .option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`, "env")
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
     .action((profile: string, flags: ExportFlags, cmd: Command) =>
       ctx.run("export", () => runExport(validateExportOptions(profile, flags), ctx.session(cmd))),
