@@ -148,6 +148,8 @@ export function encodeFileName(key: string): string {
 
 /** Inverse of encodeFileName: `%XX` with valid hex becomes that byte; anything else is kept. */
 export function decodeFileName(name: string): string {
+  // Most names have no escape: nothing to decode (a listing decodes every file's name).
+  if (!name.includes("%")) return name;
   const src = Buffer.from(name, "utf8");
   const out: number[] = [];
   for (let i = 0; i < src.length; i++) {
