@@ -82,6 +82,11 @@ describe("configForProfile (only the sections a profile needs)", () => {
     same("[profile a]\n  nested = 1\ns3 =\n  broken\n", ["a"]);
   });
 
+  it("an indented header under an empty value is nested text, as in the full parse", () => {
+    same("[profile a]\ns3 =\n  [profile b]\n  region = nested\nregion = a\n[profile b]\nregion = b\n", ["a", "b"]);
+    same("[profile a]\nregion = a\n  [profile b]\nregion = b\n", ["a", "b"]);
+  });
+
   it("falls back to the full parse for CR line breaks, BOMs and non-ASCII keys", () => {
     same("\uFEFF[profile a]\r\nregion = x\r[profile b]\rsource_profile = a\n", ["a", "b"]);
     same("[profile a]\n\u00a0[profile b]\nregion = y\n", ["a", "b"]);
@@ -97,6 +102,7 @@ describe("configForProfile (only the sections a profile needs)", () => {
         "include_profile = b", "include_profile = c", "include_profile = default", "sso_session = a", "services = b",
         "role_arn = arn:aws:iam::1:role/x", "mfa_serial = m", "duration_seconds = 900", "endpoint_url = http://e",
         "sso_start_url = https://s", "region = 'quoted' # comment", "  region = indented", "\tsource_profile = c",
+        "  [profile b]", '[profile "a"]', "[profile 'c' x]", "[profile  root]", "[sso-session 'a']", "s3 = ''", "  bare text",
       ),
       fc.tuple(fc.constantFrom("region", "source_profile", "include_profile", "x"), fc.string({ maxLength: 6 })).map(([k, v]) => `${k} = ${v}`),
       fc.string({ maxLength: 12 }),

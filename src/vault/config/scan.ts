@@ -9,15 +9,15 @@
 //
 // Whenever the scan is not sure, it parses the whole file instead: a line parseIni would reject (so
 // the error, with its line number, is exactly the full parse's), a carriage return (other line
-// breaks), or any character outside printable ASCII at a place where trim() rules matter.
+// breaks), an indented `[` (a header or nested text, depending on the line before), or any character
+// outside printable ASCII in a key.
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../errors.ts";
-import { isForbiddenName, parseIni } from "./ini.ts";
+import { classifyHeader, parseIni } from "./ini.ts";
 import { ConfigFile } from "./loader.ts";
 
 /** Keys whose value names another section. */
 const REFERENCE_KEYS = ["include_profile", "source_profile", "sso_session", "services"] as const;
-const PREFIXES = ["profile ", "sso-session ", "services "] as const;
 
 interface Scan {
   /** Section name (without kind prefix; "default" for [default]) → [start, end) ranges in file order. */
@@ -25,29 +25,18 @@ interface Scan {
   ignored: string[];
 }
 
-/** The name a recognised header gives its section, undefined for an ignored one (parseIni's classifyHeader). */
-function sectionName(header: string): string | undefined {
-  if (header === "default") return "default";
-  for (const prefix of PREFIXES) {
-    if (header.startsWith(prefix)) {
-      const name = header.slice(prefix.length).trim();
-      return name === "" ? undefined : name;
-    }
-  }
-  return undefined;
-}
-
 /**
  * A line parseIni might reject, or whose handling these fast checks do not model: anything but a
- * blank line, a comment, a header candidate (checked one by one below) or a plain-ASCII `key =`/
- * `key:` line with a non-empty key. Values are not looked at: parseIni accepts any value.
+ * blank line, a comment, a header at the start of a line (checked one by one below) or a plain-ASCII
+ * `key =`/`key:` line with a non-empty key. Values are not looked at: parseIni accepts any value.
+ * (Indented lines under an empty value are nested text, which parseIni never rejects; flagging them
+ * here only costs a full parse.)
  */
 const SUSPICIOUS_LINE =
-  /^(?![ \t]*(?:$|[#;[]|[\x21\x22\x24-\x39\x3c\x3e-\x5a\x5c-\x7e][\t\x20-\x39\x3b\x3c\x3e-\x7e]*[=:]))/m;
-/** Keys parseIni refuses (it lower-cases keys before the check). */
-const FORBIDDEN_KEY = /^[ \t]*(?:__proto__|constructor|prototype)[ \t]*[=:]/im;
-const FORBIDDEN_WORD = /__proto__|constructor|prototype/i;
-const HEADER_START = /^[ \t]*\[/gm;
+  /^(?![ \t]*(?:$|[#;]|[\x21\x22\x24-\x39\x3c\x3e-\x5a\x5c-\x7e][\t\x20-\x39\x3b\x3c\x3e-\x7e]*[=:])|\[)/m;
+/** An indented `[`: a header, or nested text under an empty value, depending on the line before. */
+const INDENTED_BRACKET = /^[ \t]+\[/m;
+const HEADER_START = /^\[/gm;
 
 /**
  * One pass over the text. Undefined means "parse the whole file": a line parseIni would reject,
@@ -56,7 +45,7 @@ const HEADER_START = /^[ \t]*\[/gm;
  */
 function scan(text: string): Scan | undefined {
   if (text.includes("\r") || text.includes("\u2028") || text.includes("\u2029")) return undefined;
-  if (SUSPICIOUS_LINE.test(text) || (FORBIDDEN_WORD.test(text) && FORBIDDEN_KEY.test(text))) return undefined;
+  if (SUSPICIOUS_LINE.test(text) || INDENTED_BRACKET.test(text)) return undefined;
   const ranges = new Map<string, Array<[number, number]>>();
   const ignored: string[] = [];
   let open: [number, number] | undefined; // the current section's range; its end is set at the next header
@@ -65,24 +54,24 @@ function scan(text: string): Scan | undefined {
     let end = text.indexOf("\n", m.index);
     if (end === -1) end = text.length;
     headers.lastIndex = end;
+    // As parseIni: the trimmed line, the text between `[` and the last `]`, untrimmed.
     const trimmed = text.slice(m.index, end).trim();
     const close = trimmed.lastIndexOf("]");
     if (close < 0) return undefined;
-    const header = trimmed.slice(1, close).trim();
+    const header = trimmed.slice(1, close);
     if (header === "") return undefined;
     const at = m.index;
     if (open) open[1] = at;
     open = undefined;
-    const name = sectionName(header);
-    if (name === undefined) {
+    const kind = classifyHeader(header);
+    if (kind === undefined) {
       ignored.push(header);
       continue;
     }
-    if (isForbiddenName(name)) return undefined;
     open = [at, text.length];
-    const list = ranges.get(name);
+    const list = ranges.get(kind.name);
     if (list) list.push(open);
-    else ranges.set(name, [open]);
+    else ranges.set(kind.name, [open]);
   }
   return { ranges, ignored };
 }
