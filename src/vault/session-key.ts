@@ -57,6 +57,21 @@ export function parseSessionKey(key: string): SessionKey | undefined {
   return { type: m[1] ?? "", profileName, mfaSerial, expiration: new Date(Number(m[4]) * 1000) };
 }
 
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * What removeOldSessions deletes: a legacy-format key, or a current-format session that expired at
+ * or before `nowMs`. The same answer as `isLegacySessionKey(key) || parseSessionKey(key)?.expiration
+ * <= now`, without decoding names (a listing checks every key in the keyring).
+ */
+export function isOldSessionKey(key: string, nowMs: number): boolean {
+  // Every session format has a comma, a colon or " session (": other keys (stored credentials) are not sessions.
+  if (!key.includes(",") && !key.includes(":") && !key.includes(" session (")) return false;
+  if (isLegacySessionKey(key)) return true;
+  const m = CURRENT.exec(key);
+  return m !== null && B64URL.test(m[2] ?? "") && B64URL.test(m[3] ?? "") && Number(m[4]) * 1000 <= nowMs;
+}
+
 /** Matches the current format (even if a field does not decode), as aws-vault's regex does. */
 export function isCurrentSessionKey(key: string): boolean {
   return !isLegacySessionKey(key) && CURRENT.test(key);

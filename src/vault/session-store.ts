@@ -5,7 +5,7 @@ import { type Credentials, decodeSessionCredentials, encodeSessionCredentials } 
 import {
   formatSessionKey,
   isCurrentSessionKey,
-  isLegacySessionKey,
+  isOldSessionKey,
   parseSessionKey,
   type SessionKey,
   sessionKeyPrefix,
@@ -92,8 +92,7 @@ export class SessionStore {
     const old = new Set<string>();
     let removed = 0;
     for (const key of keys) {
-      const session = parseSessionKey(key);
-      if (!(isLegacySessionKey(key) || (session !== undefined && session.expiration.getTime() <= now))) continue;
+      if (!isOldSessionKey(key, now)) continue;
       old.add(key);
       if (await removeIfPresent(this.keyring, key)) removed++;
     }
