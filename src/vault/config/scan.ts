@@ -37,6 +37,14 @@ const SUSPICIOUS_LINE =
 /** An indented `[`: a header, or nested text under an empty value, depending on the line before. */
 const INDENTED_BRACKET = /^[ \t]+\[/m;
 const HEADER_START = /^\[/gm;
+/** `profile NAME` (or sso-session/services) where shell-splitting can only give the two words as written. */
+const PLAIN_HEADER = /^(?:profile|sso-session|services) [A-Za-z0-9_.@+=,:/%-]+$/;
+
+/** The section name parseIni gives this header (classifyHeader), the common case without shell-splitting. */
+function headerName(header: string): string | undefined {
+  if (PLAIN_HEADER.test(header)) return header.slice(header.indexOf(" ") + 1);
+  return classifyHeader(header)?.name;
+}
 
 /**
  * One pass over the text. Undefined means "parse the whole file": a line parseIni would reject,
@@ -63,15 +71,15 @@ function scan(text: string): Scan | undefined {
     const at = m.index;
     if (open) open[1] = at;
     open = undefined;
-    const kind = classifyHeader(header);
-    if (kind === undefined) {
+    const name = headerName(header);
+    if (name === undefined) {
       ignored.push(header);
       continue;
     }
     open = [at, text.length];
-    const list = ranges.get(kind.name);
+    const list = ranges.get(name);
     if (list) list.push(open);
-    else ranges.set(kind.name, [open]);
+    else ranges.set(name, [open]);
   }
   return { ranges, ignored };
 }
