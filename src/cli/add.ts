@@ -1,10 +1,11 @@
 import type { Command } from "commander";
-import { UserError } from "../errors.ts";
+import { environmentError } from "../util/environment-error.ts";
+import { errorMessage, UserError } from "../errors.ts";
 import { promptLine, promptSecretLine } from "../prompt/terminal.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { goQuote } from "../util/go-format.ts";
 import { Secret } from "../util/secret.ts";
-import { appendProfileSection } from "../vault/config/writer.ts";
+import { appendProfileSection, validateProfileName } from "../vault/config/writer.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
 import { SessionStore } from "../vault/session-store.ts";
 import type { CliContext } from "./context.ts";
@@ -39,9 +40,10 @@ async function readKeys(o: AddOptions, rt: Runtime): Promise<{ accessKeyId: stri
     if (!secret) throw new UserError("Missing value for AWS_SECRET_ACCESS_KEY");
     return { accessKeyId: id, secretAccessKey: new Secret(secret) };
   }
-  const accessKeyId = (await promptLine(rt, "Enter Access Key ID: ")).trim();
+  const withoutTerminal = "without a terminal, use --env with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set";
+  const accessKeyId = (await promptLine(rt, "Enter Access Key ID: ", { withoutTerminal })).trim();
   if (!accessKeyId) throw new UserError("no access key id entered; nothing was stored");
-  const secretAccessKey = new Secret((await promptSecretLine(rt, "Enter Secret Access Key: ")).reveal().trim());
+  const secretAccessKey = new Secret((await promptSecretLine(rt, "Enter Secret Access Key: ", { withoutTerminal })).reveal().trim());
   if (secretAccessKey.isEmpty()) throw new UserError("no secret access key entered; nothing was stored");
   return { accessKeyId, secretAccessKey };
 }
@@ -55,8 +57,12 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
       `Your profile has a source_profile of ${sourceProfile}, adding credentials to ${o.profile} won't have any effect`,
     );
   }
-  const keys = await readKeys(o, rt);
+  // The name is checked on every path (--no-add-config too): a newline in it would inject lines
+  // into `export --format ini`, and the keyring may reserve names (the file backend's own files).
+  validateProfileName(o.profile);
   const keyring = await s.keyring();
+  keyring.checkKey?.(o.profile);
+  const keys = await readKeys(o, rt);
   await new CredentialStore(keyring).set(o.profile, keys);
   rt.stdout.write(`Added credentials to profile ${goQuote(o.profile)} in vault\n`);
   rt.log.debug(`stored credentials for ${o.profile} in ${keyring.describeLocation?.(o.profile) ?? keyring.backend}`);
@@ -66,7 +72,16 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
 
   if (o.addConfig && !config.hasProfile(o.profile)) {
     rt.log.debug(`Adding profile ${o.profile} to config at ${s.options.configPath}`);
-    await appendProfileSection(s.options.configPath, o.profile);
+    try {
+      await appendProfileSection(s.options.configPath, o.profile);
+    } catch (e) {
+      // The key is stored; say so, so nobody types it in again, and say why the config is not.
+      const why = environmentError(e);
+      throw new UserError(
+        `the credentials were stored, but [profile ${o.profile}] could not be added to ${s.options.configPath}: ${why ? why.message : errorMessage(e)}`,
+        { hints: [...(why?.hints ?? []), "add the section yourself, or use --no-add-config"], cause: e },
+      );
+    }
   }
   return 0;
 }

@@ -4,6 +4,9 @@ import { accessSync, closeSync, constants, openSync, read, statSync, writeSync }
 import { delimiter, isAbsolute, join } from "node:path";
 import { CancelledError, UserError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
+import { withoutSecretVars } from "./secret-env.ts";
+import { hardenProcess } from "./harden.ts";
+import { mapStackTrace } from "./source-map.ts";
 import type {
   Child,
   DebugLogger,
@@ -31,6 +34,30 @@ function logStamp(d: Date): string {
   return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/**
+ * stdout or stderr with a count of writes not yet handed to the OS. Both runtimes write pipes
+ * asynchronously, and process.exit drops what is still queued (Bun after 64 KiB, Node after a
+ * few hundred): exitProcess waits for every write's callback first. Only a real write's callback
+ * means "flushed" (Bun calls an empty write's callback at once), so each write is counted.
+ */
+class TrackedOutput {
+  #pending = 0;
+  #idle: Array<() => void> = [];
+  constructor(readonly stream: NodeJS.WriteStream) {}
+  write(text: string | Uint8Array): void {
+    if (text.length === 0) return;
+    this.#pending++;
+    this.stream.write(text, () => {
+      this.#pending--;
+      if (this.#pending === 0) for (const r of this.#idle.splice(0)) r();
+    });
+  }
+  flushed(): Promise<void> {
+    return this.#pending === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
+  }
+}
+
+
 class StderrLogger implements DebugLogger {
   enabled = false;
   constructor(private readonly out: OutputStream) {}
@@ -40,8 +67,8 @@ class StderrLogger implements DebugLogger {
   }
 }
 
-/** process.stdout/stderr once something had to use them (so exitProcess knows what to drain). */
-const openedStreams: NodeJS.WriteStream[] = [];
+/** process.stdout/stderr once something had to use them (so exitProcess knows what to wait for). */
+const openedStreams: TrackedOutput[] = [];
 
 /**
  * stdout or stderr. Text goes straight to the file descriptor with a blocking write: creating
@@ -52,10 +79,10 @@ const openedStreams: NodeJS.WriteStream[] = [];
  * own behaviour for those cases; the order of the output is kept.
  */
 function fdOutput(fd: 1 | 2): OutputStream {
-  let stream: NodeJS.WriteStream | undefined;
-  const viaStream = (): NodeJS.WriteStream => {
+  let stream: TrackedOutput | undefined;
+  const viaStream = (): TrackedOutput => {
     if (!stream) {
-      stream = fd === 1 ? process.stdout : process.stderr;
+      stream = new TrackedOutput(fd === 1 ? process.stdout : process.stderr);
       openedStreams.push(stream);
     }
     return stream;
@@ -106,7 +133,7 @@ function openDevTty(flags: string): number {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`open /dev/tty: ${code === "ENXIO" ? "no such device or address" : (e as Error).message}`, {
-      hints: ["no terminal is available to prompt on; pass the value another way (see --help)"],
+      hints: ["no terminal is available to prompt on: run the command from a terminal"],
     });
   }
 }
@@ -208,7 +235,7 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
   const capture = (cmd: string, args: string[], opts: RunOptions & { timeoutMs?: number }): Promise<OutputResult> =>
     new Promise((resolve, reject) => {
       const { stdio, ttyFd } = stdioFor(opts, true);
-      const child = nodeSpawn(cmd, args, { env: opts.env, stdio, cwd: opts.cwd, windowsHide: true });
+      const child = nodeSpawn(cmd, args, { env: withoutSecretVars(opts.env), stdio, cwd: opts.cwd, windowsHide: true });
       let stdout = "";
       let stderr = "";
       child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -236,7 +263,7 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
   return {
     start(cmd, args, opts) {
       return new Promise((resolve, reject) => {
-        const child = nodeSpawn(cmd, args, { env: opts.env, stdio: stdioFor(opts, false).stdio, cwd: opts.cwd });
+        const child = nodeSpawn(cmd, args, { env: withoutSecretVars(opts.env), stdio: stdioFor(opts, false).stdio, cwd: opts.cwd });
         const exited = new Promise<{ code: number | null; signal: string | null }>((res) => {
           child.on("exit", (code, signal) => res({ code, signal }));
         });
@@ -311,15 +338,17 @@ export function nodeRuntime(): Runtime {
     enableDebug() {
       log.enabled = true;
     },
+    hardenLongRunning: () => hardenProcess({ longRunning: true }),
+    mapStackTrace,
   };
 }
 
-/** Flushes stdout/stderr (those that were used as streams), then exits. Only bin/ calls this. */
+/**
+ * Waits until everything written to stdout and stderr has reached the OS, then exits. Only bin/
+ * calls this. Direct writes (fdOutput) are complete when they return; what went through a stream is
+ * waited for.
+ */
 export async function exitProcess(code: number): Promise<never> {
-  await Promise.all(
-    openedStreams.map(
-      (s) => new Promise<void>((r) => (s.writableNeedDrain ? s.once("drain", () => r()) : r())),
-    ),
-  );
+  await Promise.all(openedStreams.map((s) => s.flushed()));
   process.exit(code);
 }
