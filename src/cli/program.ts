@@ -6,6 +6,7 @@ import { registerAudit } from "./audit.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerImport } from "./import.ts";
 import { registerClear } from "./clear.ts";
+import { registerCompletion } from "./completion-command.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
 import { registerList } from "./list.ts";
@@ -14,6 +15,7 @@ import { registerMigrateBackend } from "./migrate-backend.ts";
 import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
+import { registerVersion } from "./version-command.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -57,5 +59,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerImport(program, ctx);
   registerDoctor(program, ctx);
   registerAudit(program, ctx);
+  registerCompletion(program, ctx);
+  registerVersion(program, ctx);
   return program;
 }

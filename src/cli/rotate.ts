@@ -78,7 +78,7 @@ async function rotateOne(s: Session, profile: string, noSession: boolean, print:
     const result = await rotateAccessKey(
       {
         rt,
-        keyring: await s.keyring(),
+        keyring: await s.keyring(profile),
         aws: sdkClients(),
         stsEndpoint: (hop) => serviceEndpoint(file, hop, "sts", rt.env) ?? legacyStsEndpoint(hop.region, hop.stsRegionalEndpoints),
         iamEndpoint: (hop) => serviceEndpoint(file, hop, "iam", rt.env),
