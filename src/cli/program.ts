@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
+import { registerAgentCommands } from "./agent.ts";
 import { registerClear } from "./clear.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option("--pass-cmd <cmd>", "Name of the pass executable (env: AWS_VAULT_PASS_CMD)"))
     .addOption(new Option("--pass-prefix <prefix>", "Prefix to prepend to the item path stored in pass (env: AWS_VAULT_PASS_PREFIX)"))
     .addOption(new Option("--file-dir <dir>", "Directory for the \"file\" password store (env: AWS_VAULT_FILE_DIR)"))
+    .addOption(new Option("--no-agent", "Do not use the file keyring's agent (env: AWS_VAULT_AGENT=off)"))
     .option("--version", "Show application version.")
     .showHelpAfterError(false)
     .exitOverride()
@@ -50,5 +52,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  registerAgentCommands(program, ctx);
   return program;
 }

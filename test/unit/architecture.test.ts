@@ -24,10 +24,12 @@ const files = sourceFiles().map((path) => {
 const ALLOWED: Record<string, string[]> = {
   bin: ["main", "runtime"],
   main: ["cli", "runtime", "version"],
-  cli: ["vault", "keyring", "aws", "prompt", "server", "runtime", "version"],
+  cli: ["vault", "keyring", "aws", "prompt", "server", "agent", "runtime", "version"],
   server: ["runtime", "vault"],
   vault: ["keyring", "aws", "prompt", "runtime"],
-  keyring: ["runtime"],
+  // keyring/agent.ts is the agent's client: it speaks agent/protocol.ts through agent/client.ts.
+  keyring: ["runtime", "agent"],
+  agent: ["keyring", "runtime"],
   aws: ["vault", "runtime"],
   prompt: ["runtime"],
   runtime: [],
