@@ -10,7 +10,7 @@
 // runner in RUNNERS; each runner returns rows { case, artifact, kind, ...metrics } that land in the JSON file.
 import { startCountedMoto } from "./moto.mjs";
 import { benchServers, printServerTable } from "./servers.mjs";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -61,6 +61,20 @@ const CASES = [
     what: `aws-vault export --format json ${CACHED_PROFILE}: GetSessionToken session served from the keyring cache`,
     kind: "process",
     args: () => ["export", "--format", "json", CACHED_PROFILE],
+    check: (r) => {
+      try {
+        return JSON.parse(r.stdout).AccessKeyId ? undefined : "no AccessKeyId in output";
+      } catch {
+        return "output is not JSON";
+      }
+    },
+  },
+  {
+    id: "export (cached, agent)",
+    what: `the same export through an unlocked file keyring agent (no AWS_VAULT_FILE_PASSPHRASE in the environment)`,
+    kind: "process",
+    args: () => ["export", "--format", "json", CACHED_PROFILE],
+    env: (fx) => fx.agentEnv,
     check: (r) => {
       try {
         return JSON.parse(r.stdout).AccessKeyId ? undefined : "no AccessKeyId in output";
@@ -127,6 +141,11 @@ async function setupFixture(ctx) {
   const sts = moto.actions.filter((a) => a === "GetSessionToken").length;
   if (sts !== 1) throw new Error(`priming the cache: expected 1 GetSessionToken, saw [${moto.actions}]`);
   moto.actions.length = 0;
+  // An agent unlocked for the fixture's keyring, on a socket of its own (stopped in cleanup()).
+  const { AWS_VAULT_FILE_PASSPHRASE: _, ...withoutPassphrase } = ctx.env;
+  ctx.agentEnv = { ...withoutPassphrase, AWS_VAULT_AGENT_SOCK: join(home, "agent", "agent.sock") };
+  await must([...node.argv, "unlock"], { ...ctx.agentEnv, AWS_VAULT_FILE_PASSPHRASE: ctx.env.AWS_VAULT_FILE_PASSPHRASE });
+  ctx.agentStarted = true;
 }
 
 // ---------- runners ----------
@@ -135,7 +154,7 @@ async function runProcessCases(ctx, cases) {
   const jobs = [
     { ...BASELINE, env: ctx.env },
     ...cases.flatMap((c) =>
-      ARTIFACTS.map((a) => ({ case: c.id, artifact: a.name, argv: [...a.argv, ...c.args(ctx)], check: c.check, env: ctx.env })),
+      ARTIFACTS.map((a) => ({ case: c.id, artifact: a.name, argv: [...a.argv, ...c.args(ctx)], check: c.check, env: c.env?.(ctx) ?? ctx.env })),
     ),
   ];
   for (const j of jobs) j.samples = [];
@@ -175,6 +194,7 @@ function printTable(rows) {
 
 const ctx = {};
 function cleanup() {
+  if (ctx.agentStarted) spawnSync(process.execPath, [join(root, "dist/aws-vault.mjs"), "agent", "stop"], { env: ctx.agentEnv, stdio: "ignore" });
   ctx.moto?.stop();
   if (ctx.home) rmSync(ctx.home, { recursive: true, force: true });
 }
