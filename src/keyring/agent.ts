@@ -58,7 +58,8 @@ export class AgentKeyring implements Keyring {
   }
 
   async get(key: string): Promise<KeyringItem> {
-    const r = await this.#viaAgent({ op: "get", dir: this.#dir(), key });
+    // A missing item needs no passphrase: not worth unlocking for (the file keyring does the same).
+    const r = await this.#viaAgent({ op: "get", dir: this.#dir(), key }, () => this.#file.getMetadata(key));
     if (r === undefined) return this.#file.get(key);
     if (r.ok && r.item) return fromWire(r.item);
     if (!r.ok && r.code === "not-found") throw new KeyNotFoundError(key);
@@ -95,11 +96,12 @@ export class AgentKeyring implements Keyring {
    * The agent's answer, or undefined when this process must use the file keyring itself (no agent,
    * a locked one, the passphrase already in the environment).
    */
-  async #viaAgent(req: AgentRequest): Promise<AgentResponse | undefined> {
+  async #viaAgent(req: AgentRequest, beforeUnlock?: () => Promise<unknown>): Promise<AgentResponse | undefined> {
     if (!this.#useAgent || this.fileOptions.passphrase.fromEnv !== undefined) return undefined;
     const first = await this.#ask(req);
     if (first !== undefined && !(first.ok === false && first.code === "locked")) return first;
     if (this.agent.mode === "auto") {
+      await beforeUnlock?.();
       await this.#autoUnlock();
       const again = await this.#ask(req);
       if (again !== undefined && !(again.ok === false && again.code === "locked")) return again;
