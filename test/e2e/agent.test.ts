@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ARTIFACTS, type Artifact, type CliResult, run, sandbox, vectorKeyring } from "../support/cli.ts";
+import { ARTIFACTS, type Artifact, type CliResult, run, sandbox, start, vectorKeyring } from "../support/cli.ts";
 import { bootstrapUser, type Moto, type MotoUser, startMoto } from "../support/moto.ts";
 import { runInPty, type PtyStep } from "../support/pty.ts";
 
@@ -339,6 +339,9 @@ describe.each(ARTIFACTS)("agent ($name)", (artifact) => {
       expect(r.stdout).toContain("AWS_VAULT=alice");
       expect(r.stdout, mode.join(" ")).not.toContain(PASS);
     }
+    const debug = await b.run(["--debug", "exec", "--no-session", "alice", "--", "env"], extra);
+    expect(debug.code, debug.stderr).toBe(0);
+    expect(debug.stdout + debug.stderr).not.toContain(PASS);
     const viaHelper = await b.run(["exec", "helper", "--", "env"], extra);
     expect(viaHelper.code, viaHelper.stderr).toBe(0);
     expect(viaHelper.stdout).not.toContain(PASS);
@@ -458,6 +461,42 @@ except OSError as e:
     expect(JSON.stringify(status)).not.toContain(PASS);
     expect((await b.run(["export", "--no-session", "alice"])).code).toBe(0);
   }, 60_000);
+
+  it("agent start --foreground (systemd, launchd) serves until SIGTERM, refuses a second agent, removes its socket", async () => {
+    const b = box(artifact);
+    await addAlice(b);
+    const child = start(artifact, ["agent", "start", "--foreground"], { env: b.env });
+    let err = "";
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    for (let i = 0; i < 200 && !err.includes("listening"); i++) await sleep(25);
+    expect(err).toBe(`aws-vault: agent listening on ${b.sock} (pid ${child.pid})\n`);
+    expect(await b.run(["agent", "status"])).toMatchObject({ code: 1, stdout: `locked\nsocket: ${b.sock} (pid ${child.pid})\n` });
+    const second = await b.run(["agent", "start", "--foreground"], {}, other(artifact));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`an aws-vault agent (pid ${child.pid}) is already running on ${b.sock}`);
+    await unlockWithCommand(b, [], other(artifact));
+    expect((await b.run(["export", "--no-session", "alice"])).code).toBe(0);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(existsSync(b.sock)).toBe(false);
+    expect((await b.run(["agent", "status"])).stdout).toBe(`not running\nsocket: ${b.sock}\n`);
+  });
+
+  it("bad agent settings are refused up front; unlock needs the file backend", async () => {
+    const b = box(artifact);
+    const mode = await b.run(["list"], { AWS_VAULT_AGENT: "sometimes" });
+    expect(mode).toMatchObject({ code: 2, stderr: "aws-vault: error: AWS_VAULT_AGENT must be one of auto, on, off, got 'sometimes', try --help\n" });
+    const ttl = await b.run(["unlock", "--ttl", "soon"]);
+    expect(ttl.code).toBe(2);
+    expect(ttl.stderr).toContain('invalid duration "soon"');
+    const backend = await b.run(["--backend", "pass", "unlock"]);
+    expect(backend).toMatchObject({
+      code: 1,
+      stderr: "aws-vault: error: unlock: the agent serves the file keyring only, and the backend here is pass\naws-vault: hint: use --backend file\n",
+    });
+    expect(await b.run(["agent", "status"])).toMatchObject({ code: 1 });
+  });
 
   it("passphrase sources without an agent: the command's failure names it and its exit status, a dialog without a terminal, else one line", async () => {
     const b = box(artifact);
