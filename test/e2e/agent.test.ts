@@ -462,6 +462,23 @@ except OSError as e:
     expect((await b.run(["export", "--no-session", "alice"])).code).toBe(0);
   }, 60_000);
 
+  it("Ctrl-C at an auto-unlock prompt ends cleanly: exit 130, the agent stays locked, the next command asks again", async () => {
+    const b = box(artifact);
+    await addAlice(b);
+    const auto = { AWS_VAULT_AGENT: "auto" };
+    const cancelled = await b.pty(["export", "--no-session", "alice"], [{ expect: PROMPT, send: "\u0003" }], auto);
+    expect(cancelled.code).toBe(130);
+    expect(cancelled.output).toMatch(/aws-vault: error: export: .*cancelled/);
+    const pid = await b.agentPid();
+    if (pid) pids.add(pid);
+    expect((await b.run(["agent", "status"])).stdout).toMatch(/^locked\n/);
+    expect(readdirSync(b.sockDir).sort()).toEqual(["agent.sock"]); // no lock file left behind
+    const typed = await b.pty(["export", "--no-session", "alice"], [{ expect: PROMPT, send: `${PASS}\r` }], auto, other(artifact));
+    expect(typed.code, typed.output).toBe(0);
+    expect(typed.output).not.toContain("aws-vault: hint:"); // auto needs no suggestion
+    expect((await b.run(["agent", "status"])).code).toBe(0);
+  });
+
   it("agent start --foreground (systemd, launchd) serves until SIGTERM, refuses a second agent, removes its socket", async () => {
     const b = box(artifact);
     await addAlice(b);
