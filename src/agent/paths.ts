@@ -4,6 +4,8 @@ import { dirname, join } from "node:path";
 import { KeyringError } from "../errors.ts";
 
 export const ENV_AGENT_SOCK = "AWS_VAULT_AGENT_SOCK";
+/** sun_path holds 108 bytes on Linux (104 on macOS), including the final NUL; Node enforces the smaller. */
+const MAX_SOCKET_PATH_BYTES = 103;
 
 /** AWS_VAULT_AGENT_SOCK, else $XDG_RUNTIME_DIR/aws-vault/agent.sock, else ~/.awsvault/agent/agent.sock. */
 export function agentSocketPath(env: Readonly<Record<string, string | undefined>>, home: string): string {
@@ -28,6 +30,12 @@ function refuse(socketPath: string, why: string, fix: string): KeyringError {
  * cannot be trusted.
  */
 export async function checkSocketFolder(socketPath: string, uid: number | undefined): Promise<boolean> {
+  if (!socketPathFits(socketPath)) {
+    const bytes = Buffer.byteLength(socketPath);
+    throw new KeyringError(`the aws-vault agent socket path ${socketPath} is too long (${bytes} bytes; Unix sockets allow ${MAX_SOCKET_PATH_BYTES})`, {
+      hints: [`set ${ENV_AGENT_SOCK} to a shorter path in a private folder`],
+    });
+  }
   const dir = dirname(socketPath);
   let st;
   try {
@@ -44,6 +52,11 @@ export async function checkSocketFolder(socketPath: string, uid: number | undefi
     throw refuse(socketPath, `its folder ${dir} is group/world accessible (mode ${octal(st.mode)})`, `chmod 700 ${dir}`);
   }
   return true;
+}
+
+/** False when the path is too long for a Unix socket (no agent can listen there). */
+export function socketPathFits(socketPath: string): boolean {
+  return Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH_BYTES;
 }
 
 /** Creates the socket folder (0700) if missing, then checks it. */

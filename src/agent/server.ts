@@ -5,9 +5,8 @@
 // the source of truth: each `get` looks at the file again. A decrypted item is reused only while
 // the file's inode, size, mtime and ctime are unchanged (any write, ours or the Go aws-vault's,
 // changes them), and the cache goes with the passphrase on lock.
-import { stat, unlink } from "node:fs/promises";
+import { chmod, stat, unlink } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import { chmod } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { withFileLock } from "../runtime/lock.ts";
 import { KeyNotFoundError, UserError, WrongPassphraseError } from "../errors.ts";
@@ -68,7 +67,8 @@ export class AgentServer {
     const server = createServer((conn) => this.#accept(conn));
     // Two agents starting at once must not both take the path (the loser would run unreachable).
     await withFileLock(join(dirname(socketPath), "listen.lock"), async () => {
-      const running = await agentStatus(socketPath).catch(() => undefined);
+      // Only "nobody listens" allows taking the path; any other failure is reported, not papered over.
+      const running = await agentStatus(socketPath);
       if (running) {
         throw new UserError(`an aws-vault agent (pid ${running.pid}) is already running on ${socketPath}`, {
           hints: ["stop it first with `aws-vault agent stop`"],
@@ -77,7 +77,9 @@ export class AgentServer {
       // A socket left by a killed agent: nobody answers on it.
       await unlink(socketPath).catch(() => undefined);
       await new Promise<void>((ok, fail) => {
-        server.once("error", fail);
+        server.once("error", (e: NodeJS.ErrnoException) =>
+          fail(new UserError(`the aws-vault agent cannot listen on ${socketPath}: ${e.code ?? e.message}`, { cause: e })),
+        );
         server.listen(socketPath, () => ok());
       });
     });

@@ -12,7 +12,7 @@
 import { dirname, join, resolve } from "node:path";
 import { KeyNotFoundError, KeyringError, WrongPassphraseError } from "../errors.ts";
 import { agentRequest, ensureAgent, NoAgentError } from "../agent/client.ts";
-import { checkSocketFolder, ensureSocketFolder } from "../agent/paths.ts";
+import { checkSocketFolder, ensureSocketFolder, socketPathFits } from "../agent/paths.ts";
 import { type AgentRequest, type AgentResponse, fromWire, toWire } from "../agent/protocol.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import type { Secret } from "../util/secret.ts";
@@ -98,6 +98,12 @@ export class AgentKeyring implements Keyring {
    */
   async #viaAgent(req: AgentRequest, beforeUnlock?: () => Promise<unknown>): Promise<AgentResponse | undefined> {
     if (!this.#useAgent || this.fileOptions.passphrase.fromEnv !== undefined) return undefined;
+    if (!socketPathFits(this.agent.socketPath)) {
+      // No agent can listen there; `aws-vault unlock` says so. Commands work as without an agent.
+      this.#log(`[agent] socket path too long for a Unix socket: ${this.agent.socketPath}`);
+      this.#useAgent = false;
+      return undefined;
+    }
     const first = await this.#ask(req);
     if (first !== undefined && !(first.ok === false && first.code === "locked")) return first;
     if (this.agent.mode === "auto") {

@@ -507,6 +507,13 @@ except OSError as e:
     const ttl = await b.run(["unlock", "--ttl", "soon"]);
     expect(ttl.code).toBe(2);
     expect(ttl.stderr).toContain('invalid duration "soon"');
+    // A socket path no Unix socket can have: unlock says so; other commands work as without an agent.
+    const long = { AWS_VAULT_AGENT_SOCK: join(b.home, "x".repeat(100), "agent.sock") };
+    const tooLong = await b.run(["unlock"], { ...long, AWS_VAULT_FILE_PASSPHRASE_CMD: b.passCmd() });
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toMatch(/^aws-vault: error: unlock: the aws-vault agent socket path \S+ is too long \(\d+ bytes; Unix sockets allow 103\)\naws-vault: hint: set AWS_VAULT_AGENT_SOCK to a shorter path in a private folder\n$/);
+    await addAlice(b);
+    expect((await b.run(["export", "--no-session", "alice"], { ...long, AWS_VAULT_FILE_PASSPHRASE_CMD: b.passCmd() })).code).toBe(0);
     const backend = await b.run(["--backend", "pass", "unlock"]);
     expect(backend).toMatchObject({
       code: 1,

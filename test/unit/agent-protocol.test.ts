@@ -67,6 +67,7 @@ describe("agent socket path and folder checks", () => {
     await expect(checkSocketFolder(sock, uid)).rejects.toThrow(`its folder ${dir} is group/world accessible (mode 0750)`);
     chmodSync(dir, 0o700);
     await expect(checkSocketFolder(sock, uid + 1)).rejects.toThrow(`its folder ${dir} is owned by uid ${uid}, not by you (uid ${uid + 1})`);
+    await expect(checkSocketFolder(join(base, "x".repeat(120), "agent.sock"), uid)).rejects.toThrow(/is too long \(\d+ bytes; Unix sockets allow 103\)/);
     const file = join(base, "file");
     writeFileSync(file, "");
     await expect(checkSocketFolder(join(file, "agent.sock"), uid)).rejects.toThrow("is not a directory");
