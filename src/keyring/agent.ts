@@ -137,7 +137,15 @@ export class AgentKeyring implements Keyring {
     await withFileLock(
       join(dirname(socketPath), "unlock.lock"),
       async () => {
-        const st = await start();
+        let st;
+        try {
+          st = await start();
+        } catch (e) {
+          // No agent here (it cannot start): this command asks and works without one.
+          if (!(e instanceof KeyringError)) throw e;
+          this.#log(`[agent] ${e.message}; continuing without an agent`);
+          return;
+        }
         if (st.unlocked && st.dir === this.#dir()) return; // another caller unlocked it meanwhile
         const confirm = (await this.#file.keys()).length === 0;
         const passphrase: Secret = await this.fileOptions.passphrase.prompt(`Enter passphrase to unlock "${this.#file.dir}": `, { confirm });
@@ -149,7 +157,6 @@ export class AgentKeyring implements Keyring {
           idleMs: this.agent.idleMs,
         });
         if (!r.ok && r.code === "wrong-passphrase") {
-          // Later calls in this process must not ask again for what was just refused.
           throw new WrongPassphraseError(`wrong passphrase for the file keyring at ${this.#file.dir}`, {
             hints: ["the agent stays locked; check the passphrase (or AWS_VAULT_FILE_PASSPHRASE_CMD)"],
           });
