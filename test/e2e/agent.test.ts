@@ -203,23 +203,24 @@ describe.each(ARTIFACTS)("agent ($name)", (artifact) => {
   it("TTL expiry and idle expiry each lock the agent: the next command prompts again", async () => {
     const b = box(artifact);
     await addAlice(b);
-    await unlockWithCommand(b, ["--ttl", "3s"]);
+    await unlockWithCommand(b, ["--ttl", "6s"]);
     expect((await b.run(["export", "--no-session", "alice"])).code).toBe(0);
-    await sleep(4_000);
+    await sleep(7_000);
     expect((await b.run(["agent", "status"])).stdout).toMatch(/^locked\n/);
     const ttl = await b.pty(["export", "--no-session", "alice"], [{ expect: PROMPT, send: `${PASS}\r` }]);
     expect(ttl.code, ttl.output).toBe(0);
     expect(ttl.answered).toBe(1);
 
-    // Idle: each request resets the idle clock; silence past it locks.
+    // Idle: each request resets the idle clock (the second export comes more than 6s after the
+    // unlock, less than 6s after the first export); silence past it locks.
     await unlockWithCommand(b, [], other(artifact));
-    const idle = await b.run(["unlock", "--idle", "3s"], { AWS_VAULT_AGENT_IDLE: undefined, AWS_VAULT_FILE_PASSPHRASE_CMD: b.passCmd() });
-    expect(idle.stderr).toContain("it locks after 8h0m0s, or after 3s without a request");
-    await sleep(1_500);
+    const idle = await b.run(["unlock", "--idle", "6s"], { AWS_VAULT_AGENT_IDLE: undefined, AWS_VAULT_FILE_PASSPHRASE_CMD: b.passCmd() });
+    expect(idle.stderr).toContain("it locks after 8h0m0s, or after 6s without a request");
+    await sleep(3_500);
     expect((await b.run(["export", "--no-session", "alice"])).code).toBe(0);
-    await sleep(1_500);
+    await sleep(3_500);
     expect((await b.run(["export", "--no-session", "alice"])).code).toBe(0);
-    await sleep(4_000);
+    await sleep(7_000);
     const status = await b.run(["agent", "status"]);
     expect(status.stdout).toMatch(/^locked\n/);
     const after = await b.pty(["export", "--no-session", "alice"], [{ expect: PROMPT, send: `${PASS}\r` }]);
