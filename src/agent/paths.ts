@@ -61,6 +61,25 @@ export function socketPathFits(socketPath: string): boolean {
 
 /** Creates the socket folder (0700) if missing, then checks it. */
 export async function ensureSocketFolder(socketPath: string, uid: number | undefined): Promise<void> {
-  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  const dir = dirname(socketPath);
+  try {
+    // Not `recursive: true`: its retry loop never ends on some file systems (/proc). The folder's
+    // parent (~/.awsvault, $XDG_RUNTIME_DIR) is created if missing, nothing higher.
+    await mkdir(dir, { mode: 0o700 }).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code === "EEXIST") return;
+      if (e.code !== "ENOENT") throw e;
+      await mkdir(dirname(dir), { mode: 0o700 }).catch((p: NodeJS.ErrnoException) => {
+        if (p.code !== "EEXIST") throw p;
+      });
+      await mkdir(dir, { mode: 0o700 }).catch((again: NodeJS.ErrnoException) => {
+        if (again.code !== "EEXIST") throw again;
+      });
+    });
+  } catch (e) {
+    throw new KeyringError(`cannot create the aws-vault agent folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      hints: [`set ${ENV_AGENT_SOCK} to a path in a private folder of yours`],
+      cause: e,
+    });
+  }
   await checkSocketFolder(socketPath, uid);
 }
