@@ -50,7 +50,7 @@ export type ErrorCode = "locked" | "not-found" | "wrong-passphrase" | "bad-reque
 
 export type AgentResponse =
   | { ok: true; status?: AgentStatus; item?: WireItem }
-  | { ok: false; code: ErrorCode; message: string };
+  | { ok: false; code: ErrorCode; message: string; hints?: string[] };
 
 export class ProtocolError extends Error {}
 
@@ -173,7 +173,13 @@ export function parseResponse(line: string): AgentResponse {
     return out;
   }
   if (o.ok === false && CODES.includes(o.code as ErrorCode)) {
-    return { ok: false, code: o.code as ErrorCode, message: typeof o.message === "string" ? o.message : "agent error" };
+    const hints = Array.isArray(o.hints) ? o.hints.filter((h): h is string => typeof h === "string").slice(0, 10) : [];
+    return {
+      ok: false,
+      code: o.code as ErrorCode,
+      message: typeof o.message === "string" ? o.message : "agent error",
+      ...(hints.length ? { hints } : {}),
+    };
   }
   throw new ProtocolError("malformed response");
 }

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { withFileLock } from "../runtime/lock.ts";
 import { KeyNotFoundError, UserError, WrongPassphraseError } from "../errors.ts";
 import { FileKeyring } from "../keyring/file.ts";
+import { forgetDerivedKeys } from "../keyring/file-format.ts";
 import type { KeyringItem } from "../keyring/keyring.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
@@ -103,6 +104,8 @@ export class AgentServer {
   lock(reason: string): void {
     if (this.#state) this.rt.log.debug(`[agent] locking: ${reason}`);
     this.#state = undefined;
+    // The file keyring's derived keys open items as well as the passphrase does: they go too.
+    forgetDerivedKeys();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -273,8 +276,9 @@ export function agentFileKeyring(rt: Runtime, dir: string, passphrase: Secret): 
 
 function errorReply(e: unknown): AgentResponse {
   if (e instanceof KeyNotFoundError) return { ok: false, code: "not-found", message: e.message };
-  if (e instanceof WrongPassphraseError) return { ok: false, code: "wrong-passphrase", message: e.message };
-  // Our errors' messages are safe to print (errors.ts); anything else is not shown.
-  if (e instanceof UserError) return { ok: false, code: "error", message: e.message };
+  const hints = e instanceof UserError && e.hints.length ? { hints: e.hints } : {};
+  if (e instanceof WrongPassphraseError) return { ok: false, code: "wrong-passphrase", message: e.message, ...hints };
+  // Our errors' messages and hints are safe to print (errors.ts); anything else is not shown.
+  if (e instanceof UserError) return { ok: false, code: "error", message: e.message, ...hints };
   return { ok: false, code: "error", message: "internal error in the aws-vault agent (run it with --debug to see it)" };
 }

@@ -72,6 +72,10 @@ export class AgentKeyring implements Keyring {
     if (!r.ok) throw agentError(r);
   }
 
+  checkKey(key: string): void {
+    this.#file.checkKey(key);
+  }
+
   getMetadata(key: string): Promise<ItemMetadata> {
     return this.#file.getMetadata(key);
   }
@@ -169,10 +173,13 @@ export class AgentKeyring implements Keyring {
   }
 }
 
+/** The agent's error as this process would have raised it (message and hints as the file keyring gives them). */
 function agentError(r: AgentResponse): KeyringError {
   if (r.ok) return new KeyringError("unexpected reply from the aws-vault agent");
-  if (r.code === "wrong-passphrase") return new WrongPassphraseError(r.message);
-  return new KeyringError(`aws-vault agent: ${r.message}`);
+  const opts = { hints: r.hints ?? [] };
+  if (r.code === "wrong-passphrase") return new WrongPassphraseError(r.message, opts);
+  if (r.code === "error") return new KeyringError(r.message, opts);
+  return new KeyringError(`aws-vault agent: ${r.message}`, opts);
 }
 
 export type { PassphraseSource };

@@ -26,7 +26,7 @@ export function profileSectionHeader(name: string): string {
   return isPlainSectionName(name) ? `[profile ${name}]` : `[profile "${name.replace(/["\\]/g, "\\$&")}"]`;
 }
 
-function validateProfileName(name: string): void {
+export function validateProfileName(name: string): void {
   const invalid =
     name === "" ||
     name !== name.trim() ||
