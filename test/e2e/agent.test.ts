@@ -305,6 +305,14 @@ describe.each(ARTIFACTS)("agent ($name)", (artifact) => {
       expect(JSON.parse(e.stdout).AccessKeyId).toBe(keyId);
     }
 
+    // A damaged item is reported through the agent exactly as without one (message and hints).
+    writeFileSync(join(dir, "broken"), readFileSync(join(dir, "demo"), "utf8").replace(/\.([^.]+)$/, ".AAAA$1"), { mode: 0o600 });
+    const viaAgent = await b.run(["export", "--no-session", "broken"]);
+    const direct = await b.run(["export", "--no-session", "broken"], { AWS_VAULT_FILE_PASSPHRASE: VECTOR_PASS });
+    expect(viaAgent.code).toBe(1);
+    expect(viaAgent.stderr).toContain(join(dir, "broken"));
+    expect(viaAgent).toEqual(direct);
+
     // An item added through the agent is readable by an independent reader of the Go format.
     const add = await b.run(["add", "--env", "viaagent"], { AWS_ACCESS_KEY_ID: "AKIAADDEDVIAAGENT001", AWS_SECRET_ACCESS_KEY: "x".repeat(40) });
     expect(add.code, add.stderr).toBe(0);
