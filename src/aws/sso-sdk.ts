@@ -4,11 +4,13 @@
 import { GetRoleCredentialsCommand, SSOClient } from "@aws-sdk/client-sso";
 import { Secret } from "../util/secret.ts";
 import type { Credentials } from "../vault/credentials.ts";
+import { addEndpointDiagnostics } from "./endpoint-diagnostics.ts";
 import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, SsoApi } from "./types.ts";
 
 export function createSso(opts: Omit<ClientOptions, "credentials">): SsoApi {
   const client = new SSOClient(clientConfig(opts));
+  addEndpointDiagnostics(client.middlewareStack);
   return {
     async getRoleCredentials({ accessToken, accountId, roleName }): Promise<Credentials> {
       const out = await client.send(

@@ -7,7 +7,7 @@ import type { AgentStatus } from "../agent/protocol.ts";
 import { AgentServer } from "../agent/server.ts";
 import { KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
 import { askFilePassphrase } from "../prompt/passphrase.ts";
-import { currentUid, hardenAgentProcess, restrictUmask } from "../runtime/agent-process.ts";
+import { currentUid, restrictUmask } from "../runtime/agent-process.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { Secret } from "../util/secret.ts";
@@ -148,8 +148,11 @@ export async function runAgentStart(foreground: boolean, s: Session): Promise<nu
     return 0;
   }
   restrictUmask();
-  const hardened = hardenAgentProcess();
-  if (!hardened.hardened) rt.log.debug(`[agent] not hardened: ${hardened.reason}`);
+  // The agent holds the passphrase for hours: no core file, and (Bun) no ptrace by the user's other
+  // processes. The Bun binary is already non-dumpable from start-up (bin/aws-vault.ts); this adds
+  // what costs a process start under Node (RLIMIT_CORE 0 through prlimit).
+  const hardened = rt.hardenLongRunning?.();
+  rt.log.debug(`[agent] core dumps: ${hardened?.detail ?? "no hardening in this runtime"}`);
   const server = new AgentServer(rt, { socketPath: sock, uid: currentUid() });
   await server.listen();
   const offs = (["SIGTERM", "SIGINT", "SIGHUP"] as const).map((sig) => rt.onSignal(sig, () => void server.stop()));

@@ -58,7 +58,12 @@ export interface GlobalOptions {
   agent: AgentMode;
   /** Backends usable here, most preferred first (probed once per process). */
   availableBackends: string[];
+  /** Why `backend` was chosen, for --debug. */
+  backendReason?: string;
 }
+
+/** Every backend this program knows, for the --debug line on what was considered. */
+const ALL_BACKENDS = ["wincred", "keychain", "secret-service", "kwallet", "keyctl", "pass", "file"];
 
 /** Flag > environment variable > default, for every global flag. */
 export function resolveGlobalOptions(
@@ -71,6 +76,12 @@ export function resolveGlobalOptions(
   // keyctl is never the automatic default: the kernel keyring is emptied at reboot, and long-term keys
   // must not silently land there (aws-vault's keyctl default never worked, so nobody relies on it).
   const backend = pick(flags.backend, ENV.backend) ?? available.find((b) => b !== "keyctl") ?? "file";
+  const backendReason =
+    flags.backend !== undefined
+      ? "chosen with --backend"
+      : env[ENV.backend]
+        ? `chosen with ${ENV.backend}`
+        : "the first available one (keyctl is never the default)";
   const prompt = pick(flags.prompt, ENV.prompt);
   return {
     debug: Boolean(flags.debug),
@@ -85,6 +96,7 @@ export function resolveGlobalOptions(
     configPath: env[ENV.configFile] || join(rt.homedir, ".aws", "config"),
     agent: flags.agent === false ? "off" : agentMode(env[ENV.agent]),
     availableBackends: available,
+    backendReason,
   };
 }
 
@@ -150,6 +162,11 @@ export class Session {
     if (!available.includes(options.backend) && !isBackendName(options.backend)) {
       throw new UsageError(`enum value must be one of ${available.join(",")}, got '${options.backend}'`);
     }
+    const unavailable = ALL_BACKENDS.filter((b) => !available.includes(b));
+    rt.log.debug(
+      `[keyring] using backend ${options.backend}: ${options.backendReason ?? "chosen"}; available here, in order of preference: ` +
+        `${available.join(", ")}${unavailable.length ? `; not available: ${unavailable.join(", ")}` : ""}`,
+    );
     const envPass = rt.env[ENV.filePassphrase];
     return openKeyring(
       {

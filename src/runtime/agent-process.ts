@@ -31,12 +31,3 @@ export function restrictUmask(): void {
     // not supported here (Windows, workers): the socket is chmod-ed right after listen
   }
 }
-
-/**
- * Makes the agent process non-dumpable (no core file, no ptrace attach by other processes of the
- * user) where the runtime allows.
- * TODO(h9b): call runtime's hardenProcess() (prctl PR_SET_DUMPABLE 0, RLIMIT_CORE 0) once it lands.
- */
-export function hardenAgentProcess(): { hardened: boolean; reason: string } {
-  return { hardened: false, reason: "hardenProcess() is not available in this build" };
-}

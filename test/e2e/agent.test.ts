@@ -340,6 +340,8 @@ describe.each(ARTIFACTS)("agent ($name)", (artifact) => {
     expect(environ).not.toContain(PASS);
     expect(environ).not.toContain("AWS_VAULT_FILE_PASSPHRASE");
     expect(readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").slice(-4)).toEqual(["agent", "start", "--foreground", ""]);
+    // No core file can hold what the agent holds (soft RLIMIT_CORE 0; the Bun binary is also non-dumpable).
+    expect(readFileSync(`/proc/${pid}/limits`, "utf8")).toMatch(/^Max core file size\s+0\s/m);
 
     const extra = { AWS_VAULT_FILE_PASSPHRASE_CMD: b.passCmd(), AWS_VAULT_EC2_PROXY: "off" };
     for (const mode of [["--no-session"], [], ["--ecs-server"], ["--ec2-server"]]) {
