@@ -52,6 +52,9 @@ await build({
   renameSync(entry, join(dist, "aws-vault.mjs"));
   renameSync(`${entry}.map`, join(dist, "aws-vault.mjs.map"));
   rmSync(staging, { recursive: true, force: true });
+  // The man page the npm package installs (package.json "man"), from the program's own definition.
+  const man = execFileSync(process.execPath, [join(dist, "aws-vault.mjs"), "--help-man"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+  writeFileSync(join(dist, "aws-vault.1"), man);
 }
 
 if (!nodeOnly) {

@@ -6,10 +6,19 @@ import { UsageError } from "./errors.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import { VERSION } from "./version.ts";
 
+/** kingpin's hidden built-in flags (cli/builtin-flags.ts, loaded only when one is given). */
+const BUILTIN_FLAG_NAMES = new Set(["--completion-bash", "--completion-script-bash", "--completion-script-zsh", "--help-man"]);
+
 /** Runs aws-vault with argv (without node and script) and returns the exit code. */
 export async function main(argv: string[], rt: Runtime): Promise<number> {
   const dashdash = argv.indexOf("--");
   const flags = dashdash === -1 ? argv : argv.slice(0, dashdash);
+  const builtin = flags.find((f) => BUILTIN_FLAG_NAMES.has(f));
+  if (builtin !== undefined) {
+    const { runBuiltinFlag, BUILTIN_FLAGS } = await import("./cli/builtin-flags.ts");
+    const flag = BUILTIN_FLAGS.find((f) => f === builtin) ?? BUILTIN_FLAGS[0];
+    return runBuiltinFlag(flag, argv, rt, createContext(rt), buildProgram);
+  }
   if (flags.includes("--version")) {
     // aws-vault (kingpin) prints the version to stderr.
     rt.stderr.write(`${VERSION}\n`);
@@ -17,6 +26,9 @@ export async function main(argv: string[], rt: Runtime): Promise<number> {
   }
   const ctx = createContext(rt);
   const program = buildProgram(ctx);
+  if (argv.length === 0 || argv[0] === "help" || flags.includes("--help") || flags.includes("-h")) {
+    (await import("./cli/help.ts")).decorateHelp(program);
+  }
   try {
     if (argv.length === 0) {
       program.outputHelp();

@@ -4,6 +4,8 @@ import { parseSessionDuration } from "../util/duration.ts";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
+import { withHint } from "./hints.ts";
+import { profileOrPick } from "./pick-profile.ts";
 import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
 
 export interface ExportOptions extends CredentialFlags {
@@ -23,15 +25,18 @@ export function registerExport(program: Command, ctx: CliContext): void {
   program
     .command("export")
     .description("Export AWS credentials.")
-    .argument("<profile>", "Name of the profile")
+    .argument("[profile]", "Name of the profile (on a terminal, chosen from a list when left out)")
     .option("-d, --duration <duration>", "Duration of the temporary or assume-role session. Defaults to 1h")
     .option("-n, --no-session", "Skip creating STS session with GetSessionToken")
     .option("--region <region>", "The AWS region")
     .option("-t, --mfa-token <token>", "The MFA token to use")
-    .addOption(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"))
+    .addOption(withHint(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"), EXPORT_FORMATS))
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
-    .action((profile: string, flags: ExportFlags, cmd: Command) =>
-      ctx.run("export", () => runExport(validateExportOptions(profile, flags), ctx.session(cmd))),
+    .action((given: string | undefined, flags: ExportFlags, cmd: Command) =>
+      ctx.run("export", async () => {
+        const o = validateExportOptions(given ?? "", flags);
+        return runExport({ ...o, profile: await profileOrPick(ctx.session(cmd), given, "export") }, ctx.session(cmd));
+      }),
     );
 }
 

@@ -122,10 +122,10 @@ export function agentDurations(rt: Runtime, flags: { ttl?: string; idle?: string
 }
 
 /** The file keyring's passphrase prompt: command, terminal, dialog (prompt/passphrase.ts). */
-export function filePassphrasePrompt(rt: Runtime, options: GlobalOptions): PassphraseSource["prompt"] {
+export function filePassphrasePrompt(rt: Runtime, options: GlobalOptions, profile?: string): PassphraseSource["prompt"] {
   let hinted = false;
   return (message, { confirm }) =>
-    askFilePassphrase(rt, message, {
+    askFilePassphrase(rt, profile ? message.replace(/: $/, ` (profile ${profile}): `) : message, {
       confirm,
       ...(options.prompt ? { driver: options.prompt } : {}),
       beforeAsking: () => {
@@ -146,8 +146,9 @@ export class Session {
     readonly options: GlobalOptions,
   ) {}
 
-  keyring(): Promise<Keyring> {
-    this.#keyring ??= this.#openKeyring();
+  /** Opens the keyring once; `profile` (the first caller's) is named in a passphrase prompt. */
+  keyring(profile?: string): Promise<Keyring> {
+    this.#keyring ??= this.#openKeyring(profile);
     return this.#keyring;
   }
 
@@ -156,7 +157,7 @@ export class Session {
     return this.#config;
   }
 
-  async #openKeyring(): Promise<Keyring> {
+  async #openKeyring(profile: string | undefined): Promise<Keyring> {
     const { rt, options } = this;
     const available = options.availableBackends;
     if (!available.includes(options.backend) && !isBackendName(options.backend)) {
@@ -174,7 +175,7 @@ export class Session {
         fileDir: options.fileDir,
         passphrase: {
           ...(envPass !== undefined ? { fromEnv: new Secret(envPass) } : {}),
-          prompt: filePassphrasePrompt(rt, options),
+          prompt: filePassphrasePrompt(rt, options, profile),
         },
         keychainName: options.keychain,
         secretServiceCollection: options.secretServiceCollection,

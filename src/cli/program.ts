@@ -4,6 +4,7 @@ import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
 import { registerAgentCommands } from "./agent.ts";
 import { registerClear } from "./clear.ts";
+import { registerCompletion } from "./completion-command.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
 import { registerList } from "./list.ts";
@@ -12,6 +13,7 @@ import { registerMigrateBackend } from "./migrate-backend.ts";
 import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
+import { registerVersion } from "./version-command.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -52,6 +54,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  registerCompletion(program, ctx);
+  registerVersion(program, ctx);
   registerAgentCommands(program, ctx);
   return program;
 }

@@ -162,6 +162,13 @@ class DevTty implements Tty {
       this.write("\n");
     }
   }
+  readonly #keys = new StringDecoder("utf8");
+  async readKeys(): Promise<string> {
+    const buf = Buffer.alloc(256);
+    const n = await readTty(this.#fd, buf);
+    if (n === 0) throw new CancelledError();
+    return this.#keys.write(buf.subarray(0, n));
+  }
   close(): void {
     try {
       this.#mode.setRawMode(false);
@@ -252,6 +259,12 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
   };
 }
 
+function engine(): string {
+  const bun = (globalThis as { Bun?: { version?: string } }).Bun;
+  const name = bun?.version ? `bun ${bun.version}` : `node ${process.version}`;
+  return `${name} ${process.platform}/${process.arch}`;
+}
+
 function selfCommand(): string[] {
   // Under a Bun-compiled binary, argv[1] is a virtual path inside the executable.
   const isCompiled = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && !process.execPath.endsWith("/bun");
@@ -287,6 +300,9 @@ export function nodeRuntime(): Runtime {
       },
     },
     stdinIsTTY: Boolean(process.stdin.isTTY),
+    get engine() {
+      return engine();
+    },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random: (n) => new Uint8Array(randomBytes(n)),

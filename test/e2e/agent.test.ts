@@ -12,7 +12,7 @@ import { bootstrapUser, type Moto, type MotoUser, startMoto } from "../support/m
 import { runInPty, type PtyStep } from "../support/pty.ts";
 
 const PASS = "agent-test passphrase 7f3a";
-const PROMPT = /Enter passphrase to unlock "[^"]+": /;
+const PROMPT = /Enter passphrase to unlock "[^"]+"(?: \(profile [^)]+\))?: /;
 const NO_WAY = /^aws-vault: error: .*the file keyring is locked and there is no terminal to ask for its passphrase: run `aws-vault unlock` in a terminal, or set AWS_VAULT_FILE_PASSPHRASE_CMD to a command that prints it$/m;
 const VECTOR_PASS = "correct horse battery staple";
 
