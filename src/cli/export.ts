@@ -1,4 +1,4 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { UsageError, UserError } from "../errors.ts";
 import { parseSessionDuration } from "../util/duration.ts";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
@@ -30,7 +30,14 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .option("-n, --no-session", "Skip creating STS session with GetSessionToken")
     .option("--region <region>", "The AWS region")
     .option("-t, --mfa-token <token>", "The MFA token to use")
-    .addOption(withHint(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"), EXPORT_FORMATS))
+    // createOption, not `new Option`: a type-only commander import keeps commander out of the fast path
+    // (fast-path.ts imports this file).
+    .addOption(
+      withHint(
+        program.createOption("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"),
+        EXPORT_FORMATS,
+      ),
+    )
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
     .action((given: string | undefined, flags: ExportFlags, cmd: Command) =>
       ctx.run("export", async () => {
@@ -61,7 +68,7 @@ export async function runExport(o: ExportOptions, s: Session): Promise<number> {
   if (rt.env.AWS_VAULT) {
     throw new UserError("in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force");
   }
-  const { config, provider } = await resolveCredentials(s, o);
+  const { config, provider } = await resolveCredentials(s, { ...o, profileConfigOnly: true });
   let creds;
   try {
     creds = await provider.retrieve();

@@ -12,6 +12,7 @@ import { parseFlagDuration } from "../util/duration.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 import { ConfigFile } from "../vault/config/loader.ts";
+import { loadConfigFor } from "../vault/config/scan.ts";
 
 export const ENV = {
   backend: "AWS_VAULT_BACKEND",
@@ -155,6 +156,15 @@ export class Session {
   configFile(): Promise<ConfigFile> {
     this.#config ??= ConfigFile.load(this.options.configPath);
     return this.#config;
+  }
+
+  /**
+   * The config as far as resolving `profile` needs it (config/scan.ts): the same answers for that
+   * profile and what it references, without parsing a big file's other sections. The full file,
+   * when something already loaded it, serves as well.
+   */
+  configFileFor(profile: string): Promise<ConfigFile> {
+    return this.#config ?? loadConfigFor(this.options.configPath, profile);
   }
 
   async #openKeyring(profile: string | undefined): Promise<Keyring> {

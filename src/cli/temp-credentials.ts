@@ -25,6 +25,8 @@ export interface CredentialFlags {
   /** exec with a credential server: prefer a non-terminal prompt driver. */
   avoidTerminalPrompt?: boolean;
   ssoUseStdout?: boolean;
+  /** Read only the config sections this profile needs (export: big configs, config/scan.ts). */
+  profileConfigOnly?: boolean;
 }
 
 export interface ResolvedCredentials {
@@ -41,7 +43,7 @@ export async function resolveCredentials(
   aws: AwsClients = sdkClients(),
 ): Promise<ResolvedCredentials> {
   const { rt } = s;
-  const file = await s.configFile();
+  const file = f.profileConfigOnly ? await s.configFileFor(f.profile) : await s.configFile();
   const base: BaseConfig = {
     ...(f.region ? { region: f.region } : {}),
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
