@@ -77,11 +77,15 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
     examples: [
       { command: "aws-vault list", description: "profiles, stored credentials and cached sessions" },
       { command: "aws-vault list --profiles", description: "profile names only, one per line" },
+      { command: "aws-vault list --long", description: "also each stored key's age and last rotation" },
     ],
   },
   rotate: {
     env: [...CREDENTIAL_ENV.filter((e) => !e.name.startsWith("BROWSER")), ...YKMAN_ENV],
-    examples: [{ command: "aws-vault rotate jonsmith", description: "replace the stored access key with a new one" }],
+    examples: [
+      { command: "aws-vault rotate jonsmith", description: "replace the stored access key with a new one" },
+      { command: "aws-vault rotate --all --older-than 90d --dry-run", description: "list the stored keys older than 90 days that would be rotated" },
+    ],
   },
   exec: {
     env: [
@@ -91,6 +95,8 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
       { name: "AWS_VAULT", description: "set in the child; exec refuses to run inside such a subshell" },
       { name: "AWS_VAULT_DISABLE_HELP_MESSAGE", description: "1: no \"Starting subshell\" line" },
       { name: "AWS_VAULT_EC2_PROXY", description: "off: --ec2-server without the root proxy" },
+      { name: "AWS_VAULT_ROTATE_AFTER", description: "key age after which a reminder is printed on stderr (default 90d; off)" },
+      { name: "AWS_VAULT_AUDIT", description: "off: no line in ~/.awsvault/audit.log" },
     ],
     examples: [
       { command: "aws-vault exec jonsmith -- aws s3 ls", description: "run one command with temporary credentials" },
@@ -119,6 +125,32 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
       { command: "aws-vault login jonsmith", description: "open the AWS console in the browser" },
       { command: "aws-vault login --stdout jonsmith", description: "print the sign-in link instead" },
     ],
+  },
+  import: {
+    env: [
+      { name: "AWS_SHARED_CREDENTIALS_FILE", description: "the credentials file to read, unless --from (default ~/.aws/credentials)" },
+      { name: "AWS_CONFIG_FILE", description: "where [profile NAME] sections are added" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" },
+    ],
+    examples: [
+      { command: "aws-vault import --scrub --dry-run", description: "show what would be imported and removed from the file" },
+      { command: "aws-vault import --scrub", description: "store and verify every long-term key, then remove its lines" },
+    ],
+  },
+  doctor: {
+    env: [
+      { name: "AWS_SHARED_CREDENTIALS_FILE", description: "the credentials file checked for plaintext keys" },
+      { name: "AWS_VAULT_ROTATE_AFTER", description: "the key age --online warns about (default 90d)" },
+      { name: "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>", description: "other STS and IAM endpoints for --online" },
+    ],
+    examples: [
+      { command: "aws-vault doctor", description: "offline checks of the config, plaintext keys and the keyring" },
+      { command: "aws-vault doctor --online --format json", description: "also ask AWS; a document for scripts and CI" },
+    ],
+  },
+  audit: {
+    env: [{ name: "AWS_VAULT_AUDIT", description: "off: credential hand-outs are not logged" }],
+    examples: [{ command: "aws-vault audit --since 24h --profile work", description: "who got the profile's credentials in the last day" }],
   },
   "migrate-backend": {
     env: [{ name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" }],

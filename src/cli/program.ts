@@ -3,6 +3,9 @@ import { Command, Option } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
 import { registerAgentCommands } from "./agent.ts";
+import { registerAudit } from "./audit.ts";
+import { registerDoctor } from "./doctor.ts";
+import { registerImport } from "./import.ts";
 import { registerClear } from "./clear.ts";
 import { registerCompletion } from "./completion-command.ts";
 import { registerExec } from "./exec.ts";
@@ -54,6 +57,10 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  // Credential hygiene (issue 12).
+  registerImport(program, ctx);
+  registerDoctor(program, ctx);
+  registerAudit(program, ctx);
   registerCompletion(program, ctx);
   registerVersion(program, ctx);
   registerAgentCommands(program, ctx);
