@@ -169,6 +169,29 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
   version: {
     examples: [{ command: "aws-vault version", description: "the version, the runtime and the compatible aws-vault version" }],
   },
+  unlock: {
+    env: [
+      { name: "AWS_VAULT_AGENT_TTL, AWS_VAULT_AGENT_IDLE", description: "when the agent locks itself, unless --ttl and --idle (default 8h, 1h)" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE_CMD", description: "a command that prints the passphrase (otherwise asked on the terminal)" },
+      { name: "AWS_VAULT_AGENT_SOCK", description: "the agent's socket (default $XDG_RUNTIME_DIR/aws-vault/agent.sock)" },
+    ],
+    examples: [{ command: "aws-vault unlock --ttl 10h", description: "type the file keyring's passphrase once for the day" }],
+  },
+  lock: {
+    examples: [{ command: "aws-vault lock", description: "the agent forgets the passphrase now" }],
+  },
+  agent: {
+    examples: [{ command: "aws-vault agent status", description: "unlocked or not, time left, socket" }],
+  },
+  "agent status": {
+    examples: [{ command: "aws-vault agent status && aws-vault exec prod -- make", description: "run only when unlocked" }],
+  },
+  "agent stop": {
+    examples: [{ command: "aws-vault agent stop", description: "stop the agent (it forgets the passphrase)" }],
+  },
+  "agent start": {
+    examples: [{ command: "aws-vault agent start --foreground", description: "under a systemd user unit or a launchd job (docs/agent.md)" }],
+  },
 };
 
 export function docsFor(commandName: string): CommandDocs {
