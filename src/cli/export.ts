@@ -1,9 +1,10 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { UsageError, UserError } from "../errors.ts";
 import { parseSessionDuration } from "../util/duration.ts";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
+import { recordHandOut } from "./hand-out.ts";
 import { withHint } from "./hints.ts";
 import { profileOrPick } from "./pick-profile.ts";
 import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
@@ -30,7 +31,14 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .option("-n, --no-session", "Skip creating STS session with GetSessionToken")
     .option("--region <region>", "The AWS region")
     .option("-t, --mfa-token <token>", "The MFA token to use")
-    .addOption(withHint(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"), EXPORT_FORMATS))
+    // createOption, not `new Option`: a type-only commander import keeps commander out of the fast path
+    // (fast-path.ts imports this file).
+    .addOption(
+      withHint(
+        program.createOption("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"),
+        EXPORT_FORMATS,
+      ),
+    )
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
     .action((given: string | undefined, flags: ExportFlags, cmd: Command) =>
       ctx.run("export", async () => {
@@ -56,19 +64,21 @@ export function validateExportOptions(profile: string, f: ExportFlags): ExportOp
   };
 }
 
-export async function runExport(o: ExportOptions, s: Session): Promise<number> {
+export async function runExport(o: ExportOptions, s: Session, command = "export"): Promise<number> {
   const { rt } = s;
   if (rt.env.AWS_VAULT) {
     throw new UserError("in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force");
   }
-  const { config, provider } = await resolveCredentials(s, o);
+  const resolved = await resolveCredentials(s, { ...o, profileConfigOnly: true });
   let creds;
   try {
-    creds = await provider.retrieve();
+    creds = await resolved.provider.retrieve();
   } catch (e) {
+    await recordHandOut(rt, command, o.profile, resolved, { error: e });
     throw prefixed(`Failed to get credentials for ${o.profile}`, e);
   }
-  rt.stdout.write(formatExport(o.format, creds, o.profile, config.region));
+  rt.stdout.write(formatExport(o.format, creds, o.profile, resolved.config.region));
+  await recordHandOut(rt, command, o.profile, resolved, { credentials: creds });
   return 0;
 }
 

@@ -1,11 +1,7 @@
-// `aws-vault import --login-cache [--scrub]`: the flags and the report; the work is in
-// vault/login-cache-import.ts. Registered as its own `import` command while main has none; when
-// the credentials-file `import` lands, call runImportLoginCache from its action for --login-cache
-// and drop registerImportLoginCache (see docs/login-session.md, "For the integrator").
-import type { Command } from "commander";
+// `aws-vault import --login-cache [--scrub]`: the report; the work is in vault/login-cache-import.ts.
+// cli/import.ts sends --login-cache here.
 import { UsageError, UserError } from "../errors.ts";
 import { importLoginCache, loginCacheDirectory } from "../vault/login-cache-import.ts";
-import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
 
 export interface ImportLoginCacheOptions {
@@ -17,17 +13,6 @@ export function validateImportLoginCacheOptions(o: ImportLoginCacheOptions): voi
   if (!o.loginCache) {
     throw new UsageError("nothing to import", { hints: ["`aws-vault import --login-cache` moves `aws login` sessions into the keyring"] });
   }
-}
-
-export function registerImportLoginCache(program: Command, ctx: CliContext): void {
-  program
-    .command("import")
-    .description("Import `aws login` sessions from the AWS CLI's login cache into the secure keystore.")
-    .option("--login-cache", "Import the sessions in ~/.aws/login/cache (env: AWS_LOGIN_CACHE_DIRECTORY)")
-    .option("--scrub", "Delete each plaintext cache file once its session is in the keystore")
-    .action((flags: { loginCache?: boolean; scrub?: boolean }, cmd: Command) =>
-      ctx.run("import", () => runImportLoginCache({ loginCache: Boolean(flags.loginCache), scrub: Boolean(flags.scrub) }, ctx.session(cmd))),
-    );
 }
 
 export async function runImportLoginCache(o: ImportLoginCacheOptions, s: Session): Promise<number> {

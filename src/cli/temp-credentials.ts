@@ -25,12 +25,16 @@ export interface CredentialFlags {
   /** exec with a credential server: prefer a non-terminal prompt driver. */
   avoidTerminalPrompt?: boolean;
   ssoUseStdout?: boolean;
+  /** Read only the config sections this profile needs (export: big configs, config/scan.ts). */
+  profileConfigOnly?: boolean;
 }
 
 export interface ResolvedCredentials {
   config: ProfileConfig;
   provider: CredentialsProvider;
   deps: VaultDeps;
+  /** Whether an MFA code was asked for (for the audit log). */
+  mfaUsed(): boolean;
 }
 
 /** Loads the profile (flags > env > file) and builds its provider; retrieves nothing yet. */
@@ -41,7 +45,7 @@ export async function resolveCredentials(
   aws: AwsClients = sdkClients(),
 ): Promise<ResolvedCredentials> {
   const { rt } = s;
-  const file = await s.configFile();
+  const file = f.profileConfigOnly ? await s.configFileFor(f.profile) : await s.configFile();
   const base: BaseConfig = {
     ...(f.region ? { region: f.region } : {}),
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
@@ -60,11 +64,13 @@ export async function resolveCredentials(
     });
   }
   let promptMethod: string | undefined;
+  let mfaUsed = false;
   const deps: VaultDeps = {
     rt,
     keyring,
     aws,
     mfaToken: (serial, mfaProcess, profile) => {
+      mfaUsed = true;
       promptMethod ??= choosePromptDriver(rt, { explicit: s.options.prompt, avoidTerminal: Boolean(f.avoidTerminalPrompt) });
       return mfaTokenProvider(rt, { mfaToken: f.mfaToken, mfaProcess, promptMethod })(serial, profile);
     },
@@ -80,5 +86,5 @@ export async function resolveCredentials(
     ...resolve,
     explicitDuration: f.durationMs !== undefined,
   }).providerFor(config);
-  return { config, provider, deps };
+  return { config, provider, deps, mfaUsed: () => mfaUsed };
 }

@@ -1,11 +1,11 @@
 // The session cache decorator (aws-vault's CachedSessionProvider), plus what aws-vault lacks:
 // concurrent invocations for one session, in this process or others, share one STS call (and so
 // one MFA prompt), and a cached session is reused only while it covers the duration asked for.
-import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyringError, WrongPassphraseError } from "../errors.ts";
 import { formatGoDuration } from "../util/duration.ts";
+import { nodeCrypto } from "../runtime/builtins.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import { maskKeyId } from "../util/redact.ts";
 import type { Credentials } from "./credentials.ts";
@@ -31,6 +31,8 @@ export function cachedSessionProvider(
   const store = new SessionStore(deps.keyring, () => deps.rt.now());
   const log = (m: string) => deps.rt.log.debug(m);
   let pending: Promise<Credentials> | undefined;
+  // Whether the last retrieve was served from the keyring cache (for the audit log).
+  let fromCache = false;
 
   /** The cached credentials if they may be reused; `why` hears the reason when they may not. */
   const usable = async (cached: CachedSession | undefined, why: (m: string) => void = log): Promise<Credentials | undefined> => {
@@ -72,9 +74,11 @@ export function cachedSessionProvider(
     // The reason for a refresh is logged once, under the lock, where the decision is final.
     const quiet = () => undefined;
     const hit = await usable(await cachedSession(quiet), quiet);
+    fromCache = hit !== undefined;
     if (hit) return hit;
     await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
-    const lockName = createHash("sha256")
+    const lockName = nodeCrypto()
+      .createHash("sha256")
       .update(`${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${lookup.type}\0${lookup.profileName}\0${lookup.mfaSerial ?? ""}`)
       .digest("hex")
       .slice(0, 32);
@@ -83,6 +87,7 @@ export function cachedSessionProvider(
       async () => {
         // Another invocation may have refreshed the session while we waited for the lock.
         const fresh = await usable(await cachedSession());
+        fromCache = fresh !== undefined;
         if (fresh) return fresh;
         const creds = await inner.retrieve();
         await store.set(lookup, creds);
@@ -95,6 +100,9 @@ export function cachedSessionProvider(
   return {
     kind: inner.kind,
     inner,
+    get fromCache() {
+      return fromCache;
+    },
     retrieve() {
       pending ??= fetchShared().finally(() => {
         pending = undefined;

@@ -3,13 +3,13 @@
 // sso:GetRoleCredentials. A cached token the portal rejects with 401 is removed and the device flow
 // runs once more. Token acquisition is serialised per start URL across processes, so profiles
 // sharing a start URL ask the user to approve once.
-import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { awsCallError } from "../../aws/errors.ts";
 import type { OidcToken } from "../../aws/types.ts";
 import { CredentialsError } from "../../errors.ts";
 import { formatGoDuration } from "../../util/duration.ts";
+import { nodeCrypto } from "../../runtime/builtins.ts";
 import { withFileLock } from "../../runtime/lock.ts";
 import type { ProfileConfig } from "../config/profile.ts";
 import type { Credentials } from "../credentials.ts";
@@ -95,7 +95,8 @@ export function ssoRoleProvider(deps: VaultDeps, config: ProfileConfig, opts: Ss
     const hit = await lookup();
     if (hit) return { token: hit, cached: true };
     await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
-    const lockName = createHash("sha256")
+    const lockName = nodeCrypto()
+      .createHash("sha256")
       .update(`oidc\0${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${sso.startUrl}`)
       .digest("hex")
       .slice(0, 32);
