@@ -198,6 +198,18 @@ describe.each(ARTIFACTS)("login_session ($name)", (artifact: Artifact) => {
     expect(signin.liveRefreshTokens()).toContain((await storedToken(v.sb)).refreshToken);
   });
 
+  it("import --login-cache refuses the credentials-file flags; doctor does not ask a login_session profile for keys", async () => {
+    const v = setup();
+    const bad = await v.run(["import", "--login-cache", "--dry-run"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--login-cache can't be combined with --dry-run");
+    await writeCache(v.cacheDir, 10 * 60_000);
+    expect((await v.run(["import", "--login-cache", "--scrub"])).code).toBe(0);
+    const doctor = await v.run(["doctor", "--format", "json"]);
+    const findings = (JSON.parse(doctor.stdout) as { findings: unknown[] }).findings;
+    expect(findings.filter((f) => /dev|login_session/.test(JSON.stringify(f))), doctor.stdout).toEqual([]);
+  });
+
   it(`${CONCURRENCY} parallel export --format json with expiring credentials: one refresh, all succeed, the rotated token stored`, async () => {
     const v = setup();
     await writeCache(v.cacheDir, 2 * 60_000);
