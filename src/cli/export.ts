@@ -17,6 +17,7 @@ export interface ExportFlags {
   mfaToken?: string;
   format?: string;
   stdout?: boolean;
+  useDeviceCode?: boolean;
 }
 
 export function registerExport(program: Command, ctx: CliContext): void {
@@ -30,6 +31,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
     .option("-t, --mfa-token <token>", "The MFA token to use")
     .addOption(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"))
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
+    .option("--use-device-code", "Sign in to SSO with the device code flow instead of the browser and a loopback redirect")
     .action((profile: string, flags: ExportFlags, cmd: Command) =>
       ctx.run("export", () => runExport(validateExportOptions(profile, flags), ctx.session(cmd))),
     );
@@ -48,6 +50,7 @@ export function validateExportOptions(profile: string, f: ExportFlags): ExportOp
     ...(f.region ? { region: f.region } : {}),
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
     ssoUseStdout: Boolean(f.stdout),
+    ...(f.useDeviceCode ? { ssoUseDeviceCode: true } : {}),
   };
 }
 

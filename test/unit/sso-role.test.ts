@@ -53,6 +53,8 @@ class FakeIdentityCenter implements AwsClients {
           expiration: new Date(this.rt.now().getTime() + 3600_000),
         };
       },
+      listAccounts: () => Promise.reject(new Error("unexpected ListAccounts")),
+      listAccountRoles: () => Promise.reject(new Error("unexpected ListAccountRoles")),
     };
   }
 
@@ -72,6 +74,10 @@ class FakeIdentityCenter implements AwsClients {
         this.flows++;
         return { accessToken: new Secret(`tok-${this.flows}`), expiresInSeconds: 8 * 3600, tokenType: "Bearer" };
       },
+      // No browser in these tests (no $BROWSER, no opener on PATH): the device flow runs.
+      authorizeUrl: () => Promise.reject(new Error("unexpected authorize URL")),
+      createTokenWithCode: () => Promise.reject(new Error("unexpected CreateToken (authorization_code)")),
+      refreshToken: () => Promise.reject(new Error("unexpected CreateToken (refresh_token)")),
     };
   }
 
