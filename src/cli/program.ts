@@ -11,6 +11,7 @@ import { registerMigrateBackend } from "./migrate-backend.ts";
 import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
+import { registerSso } from "./sso.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -50,5 +51,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  registerSso(program, ctx);
   return program;
 }
