@@ -67,7 +67,7 @@ function printable(s: string, max = 200): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-function isLoopbackPeer(address: string | undefined): boolean {
+export function isLoopbackPeer(address: string | undefined): boolean {
   return address === "127.0.0.1" || address === "::ffff:127.0.0.1" || address === "::1";
 }
 
