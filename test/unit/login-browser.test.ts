@@ -72,7 +72,8 @@ describe("openBrowser", () => {
   it("reports a failure without the URL or the token", async () => {
     const bin = binDir();
     const broken = bin.tool("broken", { exitCode: 4 });
-    const rt = fakeRuntime({ env: { PATH: bin.PATH, BROWSER: broken } });
+    // Only the fake tools on PATH: the machine may have an xdg-open of its own.
+    const rt = fakeRuntime({ env: { PATH: bin.dir, BROWSER: broken } });
     const err = (await openBrowser(rt, URL_WITH_TOKEN).catch((e: unknown) => e)) as UserError;
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toBe(`could not open a browser (${broken}: exit status 4, xdg-open: not found); re-run with --stdout`);

@@ -145,7 +145,8 @@ describe("browserCommand / openBrowser", () => {
     const bin = new FakeBinDir();
     try {
       bin.tool("firefox");
-      const rt = (BROWSER: string) => fakeRuntime({ env: { PATH: bin.PATH, BROWSER } });
+      // Only the fake tools on PATH: the machine may have an xdg-open of its own.
+      const rt = (BROWSER: string) => fakeRuntime({ env: { PATH: bin.dir, BROWSER } });
       expect(browserCommand(rt("firefox --new-tab"), url)).toEqual({ cmd: "firefox", args: ["--new-tab", url] });
       expect(browserCommand(rt("nope:firefox -u %s --x"), url)).toEqual({ cmd: "firefox", args: ["-u", url, "--x"] });
       expect(browserCommand(rt("nope"), url)).toBeUndefined();
