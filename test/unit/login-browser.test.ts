@@ -72,7 +72,7 @@ describe("openBrowser", () => {
   it("reports a failure without the URL or the token", async () => {
     const bin = binDir();
     const broken = bin.tool("broken", { exitCode: 4 });
-    // Only the fake tools on PATH: the machine may have an xdg-open of its own.
+    // Only the fake dir on PATH: the host's own xdg-open must not be found.
     const rt = fakeRuntime({ env: { PATH: bin.dir, BROWSER: broken } });
     const err = (await openBrowser(rt, URL_WITH_TOKEN).catch((e: unknown) => e)) as UserError;
     expect(err).toBeInstanceOf(UserError);

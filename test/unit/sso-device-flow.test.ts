@@ -145,7 +145,7 @@ describe("browserCommand / openBrowser", () => {
     const bin = new FakeBinDir();
     try {
       bin.tool("firefox");
-      // Only the fake tools on PATH: the machine may have an xdg-open of its own.
+      // Only the fake dir on PATH: the host's own xdg-open must not be found.
       const rt = (BROWSER: string) => fakeRuntime({ env: { PATH: bin.dir, BROWSER } });
       expect(browserCommand(rt("firefox --new-tab"), url)).toEqual({ cmd: "firefox", args: ["--new-tab", url] });
       expect(browserCommand(rt("nope:firefox -u %s --x"), url)).toEqual({ cmd: "firefox", args: ["-u", url, "--x"] });
