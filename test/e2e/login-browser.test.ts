@@ -77,9 +77,12 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 describe.each(ARTIFACTS)("login in isolated browser sessions ($name)", (artifact) => {
   it("two profiles stay signed in side by side: each cookie only in its own Chromium data folder", async () => {
     const sb = await setup(artifact);
-    const work = await run(artifact, ["login", "--browser-profile", "work"], { env: sb.env });
+    const work = await run(artifact, ["--debug", "login", "--browser-profile", "work"], { env: sb.env });
     expect(work.code, work.stderr).toBe(0);
     const [workToken] = await signIns(1);
+    // The sign-in URL went to the browser only: not in the output, even under --debug.
+    expect(work.stderr).toContain("Opening the console in chromium-headless (chromium) for profile work");
+    for (const leak of [workToken!, encodeURIComponent(workToken!), "SigninToken"]) expect(work.stderr).not.toContain(leak);
     // `play` asks for its own session in ~/.aws/config (aws_vault_browser_profile = true).
     const play = await run(artifact, ["login", "play"], { env: sb.env });
     expect(play.code, play.stderr).toBe(0);

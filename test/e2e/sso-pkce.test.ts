@@ -75,10 +75,15 @@ describe.each(ARTIFACTS)("SSO sign-in with PKCE in headless Chromium ($name)", (
     const sb = setup();
     const r = await run(
       artifact,
-      ["exec", "dev", "--", "aws", "sts", "get-caller-identity", "--output", "json", "--endpoint-url", sso.portalEndpoint],
+      ["--debug", "exec", "dev", "--", "aws", "sts", "get-caller-identity", "--output", "json", "--endpoint-url", sso.portalEndpoint],
       { env: sb.env, timeoutMs: 60_000 },
     );
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("profile dev: signing in to SSO with the authorization-code flow because $BROWSER is set");
+    // No code, token, refresh token or client secret in the output, even under --debug.
+    const secrets = sso.secretsIssued();
+    expect(secrets.length).toBeGreaterThanOrEqual(5);
+    for (const secret of secrets) expect(r.stderr).not.toContain(secret);
     expect(JSON.parse(r.stdout)).toMatchObject({ Account: ACCOUNT, Arn: expect.stringContaining("AWSReservedSSO_Admin_") });
     expect(calls()).toEqual([
       "RegisterClient",
@@ -103,6 +108,7 @@ describe.each(ARTIFACTS)("SSO sign-in with PKCE in headless Chromium ($name)", (
     const opened = chromium.launches()[0]!.at(-1)!;
     expect(new URL(opened).pathname).toBe("/authorize");
     expect(r.stderr).toContain(`Opening the SSO sign-in page in your default browser (use Ctrl-C to abort)\n${opened}\n`);
+    expect(chromium.launches()[0]!.join(" ")).not.toContain("code=");
 
     // The token is cached in the keyring: a second role signs in with no browser.
     sso.resetCalls();

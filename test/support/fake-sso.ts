@@ -228,6 +228,17 @@ export class FakeSso {
     this.authorizeAnswers.push(...answers);
   }
 
+  /** Every secret handed out: authorization codes, access and refresh tokens, client secrets (for leak checks). */
+  secretsIssued(): string[] {
+    return [
+      ...this.codes.keys(),
+      ...this.tokens.keys(),
+      ...this.refreshTokens.keys(),
+      ...[...this.clients.values()].map((c) => c.clientSecret),
+      ...this.issued.flatMap((c) => [c.secretAccessKey, c.sessionToken]),
+    ];
+  }
+
   authorizeRequests(): AuthorizeRecord[] {
     return [...this.authorizes];
   }
