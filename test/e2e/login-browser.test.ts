@@ -130,6 +130,14 @@ describe.each(ARTIFACTS)("login in isolated browser sessions ($name)", (artifact
     }
   });
 
+  it("--stdout prints the plain URL even with --browser-profile (no browser is looked for)", async () => {
+    const sb = await setup(artifact);
+    const r = await run(artifact, ["login", "--stdout", "--browser-profile", "play"], { env: { ...sb.env, AWS_VAULT_BROWSER: "/nonexistent/browser" } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${fed.federationUrl.replace(/[.?]/g, "\\$&")}\\?Action=login&Issuer=aws-vault&`));
+    expect(chromium.launches()).toEqual([]);
+  });
+
   it("--auto-logout goes through the console's sign-out, which goes on to the sign-in", async () => {
     const sb = await setup(artifact);
     const r = await run(artifact, ["login", "--stdout", "--auto-logout", "work"], { env: sb.env });
