@@ -7,6 +7,7 @@
 // The browser is AWS_VAULT_BROWSER (a name below, or a path) or the first one found. The login URL
 // holds a sign-in token and has to reach the browser in its argv (as aws-vault's own opener does);
 // errors and logs name the browser, never the URL.
+import { existsSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { goQueryEscape } from "../aws/signin.ts";
@@ -81,7 +82,7 @@ export function familyOf(executable: string): BrowserFamily {
 
 function locate(rt: Runtime, b: KnownBrowser): string | undefined {
   if (rt.platform === "darwin") return rt.spawn.which(b.darwin);
-  if (rt.platform === "win32") return b.win32.find((p) => rt.spawn.which(p)) ?? b.win32[0];
+  if (rt.platform === "win32") return b.win32.find((p) => existsSync(p));
   for (const c of b.commands) {
     const found = rt.spawn.which(c);
     if (found) return found;
