@@ -9,8 +9,8 @@ import { UsageError, UserError } from "../errors.ts";
 import { openBrowser } from "../util/browser.ts";
 import { formatGoDuration, parseSessionDuration } from "../util/duration.ts";
 import { Secret } from "../util/secret.ts";
-import { type ConfigFile, ConfigLoader, DEFAULT_PROFILE, resolveProfileValue, serviceEndpoint } from "../vault/config/loader.ts";
-import { chooseIsolatedBrowser, ENV_BROWSER_PROFILE, openIsolated, PROFILE_KEY_BROWSER_PROFILE } from "../vault/console-browser.ts";
+import { ConfigLoader, DEFAULT_PROFILE, serviceEndpoint } from "../vault/config/loader.ts";
+import { chooseIsolatedBrowser, isolatedOptions, openIsolated, wantsBrowserProfile } from "../vault/console-browser.ts";
 import type { ProfileConfig } from "../vault/config/profile.ts";
 import { profileChain } from "../vault/master-name.ts";
 import { consoleCredentials, type FederationDeps, staticProvider } from "../vault/providers/federation-token.ts";
@@ -83,29 +83,11 @@ export function validateLoginOptions(profile: string | undefined, f: LoginFlags)
   };
 }
 
-/** AWS_VAULT_BROWSER_PROFILE and the profile key accept true/false, 1/0, yes/no. */
-function parseFlagValue(name: string, value: string | undefined): boolean | undefined {
-  if (value === undefined || value.trim() === "") return undefined;
-  const v = value.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(v)) return true;
-  if (["0", "false", "no", "off"].includes(v)) return false;
-  throw new UsageError(`${name} must be true or false, got ${JSON.stringify(value)}`, { hints: ["use true or false"] });
-}
-
-/** Whether login opens an isolated browser session: the flag, else the environment, else the profile. */
-export function wantsBrowserProfile(o: LoginOptions, env: Readonly<Record<string, string | undefined>>, file: ConfigFile): boolean {
-  if (o.browserProfile) return true;
-  const fromEnv = parseFlagValue(ENV_BROWSER_PROFILE, env[ENV_BROWSER_PROFILE]);
-  if (fromEnv !== undefined) return fromEnv;
-  if (!o.profile) return false;
-  return parseFlagValue(PROFILE_KEY_BROWSER_PROFILE, resolveProfileValue(file, o.profile, PROFILE_KEY_BROWSER_PROFILE)) ?? false;
-}
-
 export async function runLogin(o: LoginOptions, s: Session): Promise<number> {
   const { rt } = s;
   const file = await s.configFile();
   // Decided before any AWS call, so a bad setting costs nothing.
-  const isolated = !o.stdout && wantsBrowserProfile(o, rt.env, file);
+  const isolated = !o.stdout && wantsBrowserProfile(Boolean(o.browserProfile), o.profile, rt.env, file);
   if (isolated && !o.profile) {
     throw new UsageError("--browser-profile needs a profile: the browser session is named after it", {
       hints: ["pass a profile, or unset AWS_VAULT_BROWSER_PROFILE"],
@@ -143,19 +125,11 @@ export async function runLogin(o: LoginOptions, s: Session): Promise<number> {
     return 0;
   }
   if (browser && o.profile) {
-    await openIsolated(rt, browser, url, {
-      profile: o.profile,
-      ...optional("color", resolveProfileValue(file, o.profile, "granted_color")),
-      ...optional("icon", resolveProfileValue(file, o.profile, "granted_icon")),
-    });
+    await openIsolated(rt, browser, url, isolatedOptions(file, o.profile));
     return 0;
   }
   await openBrowser(rt, url);
   return 0;
-}
-
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return (value ? { [key]: value } : {}) as { [P in K]?: string };
 }
 
 /** SessionDuration: --duration, for role sessions only (the endpoint refuses it otherwise). */

@@ -11,9 +11,10 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { goQueryEscape } from "../aws/signin.ts";
-import { UserError } from "../errors.ts";
+import { UsageError, UserError } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { type BrowserCommand, openWithCommands } from "../util/browser.ts";
+import { type ConfigFile, resolveProfileValue } from "./config/loader.ts";
 
 export const ENV_BROWSER = "AWS_VAULT_BROWSER";
 export const ENV_BROWSER_PROFILE = "AWS_VAULT_BROWSER_PROFILE";
@@ -74,6 +75,36 @@ export const KNOWN_BROWSERS: readonly KnownBrowser[] = [
     win32: ["C:\\Program Files\\Mozilla Firefox\\firefox.exe"],
   },
 ];
+
+/** AWS_VAULT_BROWSER_PROFILE and the profile key accept true/false, 1/0, yes/no, on/off. */
+function parseSwitch(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new UsageError(`${name} must be true or false, got ${JSON.stringify(value)}`, { hints: ["use true or false"] });
+}
+
+/** Whether login opens an isolated session: --browser-profile, else AWS_VAULT_BROWSER_PROFILE, else the profile key. */
+export function wantsBrowserProfile(
+  flag: boolean,
+  profile: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  file: ConfigFile,
+): boolean {
+  if (flag) return true;
+  const fromEnv = parseSwitch(ENV_BROWSER_PROFILE, env[ENV_BROWSER_PROFILE]);
+  if (fromEnv !== undefined) return fromEnv;
+  if (!profile) return false;
+  return parseSwitch(PROFILE_KEY_BROWSER_PROFILE, resolveProfileValue(file, profile, PROFILE_KEY_BROWSER_PROFILE)) ?? false;
+}
+
+/** The profile's name and Firefox container look (granted_color, granted_icon; include_profile and [default] apply). */
+export function isolatedOptions(file: ConfigFile, profile: string): IsolatedOpenOptions {
+  const color = resolveProfileValue(file, profile, "granted_color");
+  const icon = resolveProfileValue(file, profile, "granted_icon");
+  return { profile, ...(color ? { color } : {}), ...(icon ? { icon } : {}) };
+}
 
 /** A browser's family from its program name: Firefox and its forks, else the Chromium family. */
 export function familyOf(executable: string): BrowserFamily {
