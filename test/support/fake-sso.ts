@@ -167,7 +167,10 @@ export class FakeSso {
   private readonly authorizes: AuthorizeRecord[] = [];
   /** What the next authorize requests answer (then "allow"). */
   private readonly authorizeAnswers: AuthorizeAnswer[] = [];
-  /** Access tokens expire this many seconds after issue when set (e.g. to test refresh). */
+  /**
+   * When set, CreateToken reports this `expiresIn` for new access tokens (the client then treats them as
+   * expired that soon, e.g. to test refresh) while the portal keeps accepting them as usual.
+   */
   accessTokenLifetime: number | undefined;
   private clockOffsetMs = 0;
   private oidcServer: http.Server | undefined;
@@ -539,7 +542,6 @@ export class FakeSso {
     }
     const expiresIn = this.accessTokenLifetime ?? this.opts.tokenExpiresIn ?? 28_800;
     const accessToken = this.newAccessToken(startUrl);
-    this.tokens.get(accessToken)!.expiresAt = this.now() + expiresIn * 1000;
     return { accessToken, expiresIn, idToken: null, refreshToken: refresh ?? null, tokenType: "Bearer" };
   }
 
