@@ -4,7 +4,7 @@ import { promptLine, promptSecretLine } from "../prompt/terminal.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { goQuote } from "../util/go-format.ts";
 import { Secret } from "../util/secret.ts";
-import { appendProfileSection } from "../vault/config/writer.ts";
+import { appendProfileSection, validateProfileName } from "../vault/config/writer.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
 import { SessionStore } from "../vault/session-store.ts";
 import type { CliContext } from "./context.ts";
@@ -55,8 +55,12 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
       `Your profile has a source_profile of ${sourceProfile}, adding credentials to ${o.profile} won't have any effect`,
     );
   }
-  const keys = await readKeys(o, rt);
+  // The name is checked on every path (--no-add-config too): a newline in it would inject lines
+  // into `export --format ini`, and the keyring may reserve names (the file backend's own files).
+  validateProfileName(o.profile);
   const keyring = await s.keyring();
+  keyring.checkKey?.(o.profile);
+  const keys = await readKeys(o, rt);
   await new CredentialStore(keyring).set(o.profile, keys);
   rt.stdout.write(`Added credentials to profile ${goQuote(o.profile)} in vault\n`);
   rt.log.debug(`stored credentials for ${o.profile} in ${keyring.describeLocation?.(o.profile) ?? keyring.backend}`);

@@ -32,11 +32,17 @@ export function registerList(program: Command, ctx: CliContext): void {
     );
 }
 
-/** `Type:time-left`, as aws-vault labels sessions (Go Duration, truncated to seconds). */
+/** Go's time.Until saturates at the largest Duration, 2562047h47m16.854775807s (in ms, truncated to seconds). */
+const MAX_GO_DURATION_S = 9_223_372_036;
+
+/**
+ * `Type:time-left`, as aws-vault labels sessions (Go Duration, truncated to seconds). An expiry
+ * more than ~292 years away shows Go's saturated `2562047h47m16s`, as aws-vault prints it.
+ */
 export function sessionLabel(s: SessionKey, now: Date): string {
-  const ms = s.expiration.getTime() - now.getTime();
-  const truncated = Math.trunc(ms / 1000) * 1000;
-  return `${s.type}:${formatGoDuration(truncated)}`;
+  const seconds = Math.trunc((s.expiration.getTime() - now.getTime()) / 1000);
+  const saturated = Math.max(-MAX_GO_DURATION_S, Math.min(MAX_GO_DURATION_S, seconds));
+  return `${s.type}:${formatGoDuration(saturated * 1000)}`;
 }
 
 /**

@@ -3,7 +3,7 @@
 // removed from the source; if any copy fails, the copies already made are undone (a destination
 // item that was overwritten is restored) and the source is left as it was.
 import type { Command } from "commander";
-import { KeyNotFoundError, UsageError, UserError } from "../errors.ts";
+import { KeyNotFoundError, KeyringError, UsageError, UserError, WrongPassphraseError } from "../errors.ts";
 import type { Keyring, KeyringItem } from "../keyring/keyring.ts";
 import { isBackendName } from "../keyring/open.ts";
 import { goQuote } from "../util/go-format.ts";
@@ -122,14 +122,28 @@ export async function runMigrateBackend(o: MigrateBackendOptions, s: Session): P
   }
 
   const done: Done[] = [];
+  const unreadable: KeyringError[] = [];
   for (const st of plan) {
     rt.stdout.write(`Migrating ${st.profile}... `);
     if (st.action === "skip") {
       rt.stdout.write("skipped, already exists in destination\n");
       continue;
     }
+    // One item the source cannot read (damaged, say) is reported and left where it is; the others
+    // still move. A wrong passphrase, or any other failure, stops the migration.
+    let item: KeyringItem;
     try {
-      const item = await source.get(st.profile);
+      item = await source.get(st.profile);
+    } catch (e) {
+      if (!(e instanceof KeyringError) || e instanceof WrongPassphraseError) {
+        rt.stdout.write("failed\n");
+        throw await abort(o, st.profile, dest, done, e);
+      }
+      rt.stdout.write(`unreadable, left in ${o.from}\n`);
+      unreadable.push(e);
+      continue;
+    }
+    try {
       const previous = st.action === "overwrite" ? await dest.get(st.profile).catch((e: unknown) => (e instanceof KeyNotFoundError ? undefined : Promise.reject(e))) : undefined;
       done.push({ profile: st.profile, previous });
       await dest.set({
@@ -143,12 +157,7 @@ export async function runMigrateBackend(o: MigrateBackendOptions, s: Session): P
       rt.stdout.write(`${st.action === "overwrite" ? "overwritten" : "copied"}, verified\n`);
     } catch (e) {
       rt.stdout.write("failed\n");
-      const problems = await undo(dest, done);
-      const undone = done.length - 1;
-      const hints = [`nothing was removed from ${o.from}`];
-      if (problems.length === 0 && undone > 0) hints.push(`the ${undone} profile(s) already copied to ${o.to} were taken out again`);
-      else hints.push(`could not undo in ${o.to}: ${problems.join("; ")}`);
-      throw new UserError(`migrating ${goQuote(st.profile)} from ${o.from} to ${o.to} failed: ${(e as Error).message}`, { hints, cause: e });
+      throw await abort(o, st.profile, dest, done, e);
     }
   }
 
@@ -166,10 +175,27 @@ export async function runMigrateBackend(o: MigrateBackendOptions, s: Session): P
       }
     }
   }
+  const skipped = plan.length - done.length - unreadable.length;
   rt.stdout.write(
     `Migrated ${done.length} credential profile(s) from ${o.from} to ${o.to}` +
       `${o.keepSource ? " (source kept)" : `, removed ${removed} from ${o.from}`}` +
-      `${plan.length > done.length ? `; skipped ${plan.length - done.length}` : ""}.\n`,
+      `${skipped > 0 ? `; skipped ${skipped}` : ""}.\n`,
   );
+  if (unreadable.length > 0) {
+    throw new UserError(
+      `${unreadable.length} credential profile(s) could not be read from ${o.from} and were not migrated: ${unreadable.map((e) => e.message).join("; ")}`,
+      { hints: [`they are still in ${o.from}`, ...new Set(unreadable.flatMap((e) => e.hints))] },
+    );
+  }
   return 0;
+}
+
+/** Undoes the copies made so far and builds the error that stops the migration at `profile`. */
+async function abort(o: MigrateBackendOptions, profile: string, dest: Keyring, done: Done[], e: unknown): Promise<UserError> {
+  const problems = await undo(dest, done);
+  const undone = done.filter((d) => d.profile !== profile).length;
+  const hints = [`nothing was removed from ${o.from}`];
+  if (problems.length > 0) hints.push(`could not undo in ${o.to}: ${problems.join("; ")}`);
+  else if (undone > 0) hints.push(`the ${undone} profile(s) already copied to ${o.to} were taken out again`);
+  return new UserError(`migrating ${goQuote(profile)} from ${o.from} to ${o.to} failed: ${(e as Error).message}`, { hints, cause: e });
 }

@@ -54,8 +54,11 @@ export async function resolveCredentials(
   const config = loader.getProfileConfig(f.profile);
   const keyring = await s.keyring();
   if (!profileExists(file, f.profile) && !(await new CredentialStore(keyring).has(f.profile))) {
+    const unread = file.unreadProfileHeader(f.profile);
     throw new UserError(`profile '${f.profile}' not found in ${file.path} and no stored credentials exist for it`, {
-      hints: ["`aws-vault list` shows the profiles and stored credentials"],
+      hints: unread
+        ? [`[${unread}] is not read, as the AWS CLI does not read it: quote the name, [profile "${f.profile}"]`]
+        : ["`aws-vault list` shows the profiles and stored credentials"],
     });
   }
   let promptMethod: string | undefined;

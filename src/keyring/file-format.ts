@@ -2,105 +2,237 @@
  * The encrypted file keyring format of aws-vault v7 (99designs/keyring file backend, jose2go).
  *
  * One file per item, named after the item key with only `%` and `/` percent-encoded
- * (uppercase hex, bytewise UTF-8), holding one JWE in compact serialization:
+ * (uppercase hex, bytewise UTF-8), holding one JWE in compact serialization (RFC 7516 §7.1):
  *
  *   protected header  {"alg":"PBES2-HS256+A128KW","created":"<Go Time.String()>","enc":"A256GCM","p2c":8192,"p2s":"<b64u 12 bytes>"}
  *   key management    PBKDF2-HMAC-SHA256(passphrase, "PBES2-HS256+A128KW" || 0x00 || p2s, p2c) -> 16-byte KEK,
- *                     AES-128 Key Wrap (RFC 3394) of a random 32-byte CEK
- *   content           AES-256-GCM, 12-byte IV, AAD = the base64url protected header
+ *                     AES-128 Key Wrap (RFC 3394) of a random 32-byte CEK (RFC 7518 §4.8)
+ *   content           AES-256-GCM, 12-byte IV, 16-byte tag, AAD = the ASCII of the base64url protected header
  *   plaintext         the item JSON as Go's encoding/json writes keyring.Item (see encodeItem)
  *
  * We write exactly this (p2c 8192, so aws-vault v7 reads our files) and read any p2c up to
- * MAX_P2C: an attacker-supplied file must not make us spin for minutes. jose does the JWE work;
- * the KEK check below only tells "wrong passphrase" from "damaged file", which jose cannot.
+ * MAX_P2C: an attacker-supplied file must not make us spin for minutes. Every primitive is
+ * WebCrypto (PBKDF2, AES-KW, AES-GCM), which both runtimes implement natively; a cipher name one
+ * runtime lacks (Bun has no `id-aes128-wrap`) is never used.
+ *
+ * The two integrity checks are kept apart on purpose: the key unwrap fails when the passphrase is
+ * wrong (or the wrapped key is damaged) and is reported as WrongPassphraseError; a content
+ * failure after a successful unwrap means the passphrase is right and the file is damaged
+ * (DamagedItemError). The file backend uses the other items to tell the first case apart.
+ *
+ * Derived KEKs are cached per (passphrase, salt, count) for the life of the process, so no item's
+ * key is derived twice (reading an item back, a `get` after the write check, the agent keeping the
+ * keyring open). The cache holds non-extractable CryptoKeys, indexed by a SHA-256 of the
+ * passphrase, never the passphrase itself.
  */
-import { createDecipheriv, pbkdf2Sync } from "node:crypto";
-import { CompactEncrypt, compactDecrypt, errors as joseErrors } from "jose";
-import { KeyringError, WrongPassphraseError } from "../errors.ts";
+import { createHash, webcrypto } from "node:crypto";
+import { KeyringError, type VaultErrorOptions, WrongPassphraseError } from "../errors.ts";
 import { goJsonObject, goTimeString } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
 import type { KeyringItem } from "./keyring.ts";
+
+const subtle = webcrypto.subtle;
+type CryptoKey = webcrypto.CryptoKey;
 
 const ALG = "PBES2-HS256+A128KW";
 const ENC = "A256GCM";
 export const WRITE_P2C = 8192;
 /** jose2go >= 1.6 (used by the maintained Go fork) rejects more than this; so do we. */
 export const MAX_P2C = 1_300_000;
+/** RFC 7518 §4.8.1.1: the salt input is at least 8 octets (aws-vault writes 12). */
+const MIN_SALT_BYTES = 8;
+const CEK_BYTES = 32;
+const WRAPPED_CEK_BYTES = CEK_BYTES + 8;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Derived keys kept per process; an item needs one, so this is far above any real keyring. */
+const KEK_CACHE_LIMIT = 4096;
+
+/**
+ * The file starts like an item but is not a whole one (cut short, bad base64url, wrong lengths),
+ * or its content fails the integrity check although the passphrase unwrapped its key
+ * (`passphraseConfirmed`), or decrypts to something that is not an item.
+ */
+export class DamagedItemError extends KeyringError {
+  constructor(
+    message: string,
+    readonly passphraseConfirmed: boolean,
+    opts: VaultErrorOptions = {},
+  ) {
+    super(message, opts);
+  }
+}
 
 export interface EncryptOptions {
   now: Date;
   salt: Uint8Array; // 12 random bytes
   p2c?: number;
+  /** Source of the content key and IV (default: WebCrypto's getRandomValues). */
+  random?: (bytes: number) => Uint8Array;
+}
+
+const kekCache = new Map<string, Promise<CryptoKey>>();
+let derivations = 0;
+
+/** How many PBES2 keys this process derived so far (each salt, count and passphrase once). */
+export function pbes2Derivations(): number {
+  return derivations;
+}
+
+function kek(passphrase: Secret, salt: Uint8Array, p2c: number): Promise<CryptoKey> {
+  const pass = new TextEncoder().encode(passphrase.reveal());
+  const id = `${createHash("sha256").update(pass).digest("base64url")}.${Buffer.from(salt).toString("base64url")}.${p2c}`;
+  const cached = kekCache.get(id);
+  if (cached) return cached;
+  derivations++;
+  const derived = (async () => {
+    const base = await subtle.importKey("raw", pass, "PBKDF2", false, ["deriveBits"]);
+    const pbkdfSalt = new Uint8Array([...new TextEncoder().encode(ALG), 0, ...salt]);
+    const bits = await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: pbkdfSalt, iterations: p2c }, base, 128);
+    return subtle.importKey("raw", bits, "AES-KW", false, ["wrapKey", "unwrapKey"]);
+  })();
+  if (kekCache.size >= KEK_CACHE_LIMIT) kekCache.delete(kekCache.keys().next().value as string);
+  kekCache.set(id, derived);
+  return derived;
+}
+
+/** An integer from 1 to MAX_P2C (a JSON string "8192" is not one). */
+function isIterationCount(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_P2C;
+}
+
+function b64u(bytes: Uint8Array | ArrayBuffer): string {
+  return Buffer.from(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes).toString("base64url");
 }
 
 export async function encryptItem(item: KeyringItem, passphrase: Secret, opts: EncryptOptions): Promise<string> {
-  const plaintext = new TextEncoder().encode(encodeItem(item));
-  return new CompactEncrypt(plaintext)
-    .setProtectedHeader({ alg: ALG, created: goTimeString(opts.now), enc: ENC })
-    .setKeyManagementParameters({ p2c: opts.p2c ?? WRITE_P2C, p2s: opts.salt })
-    .encrypt(new TextEncoder().encode(passphrase.reveal()));
+  const p2c = opts.p2c ?? WRITE_P2C;
+  if (!isIterationCount(p2c)) throw new RangeError(`PBES2 iteration count ${p2c} out of range`);
+  if (opts.salt.length < MIN_SALT_BYTES) throw new RangeError(`PBES2 salt of ${opts.salt.length} bytes is too short`);
+  const random = opts.random ?? ((n: number) => webcrypto.getRandomValues(new Uint8Array(n)));
+  // Key order as jose2go writes it (Go sorts map keys): alg, created, enc, p2c, p2s.
+  const header = b64u(
+    new TextEncoder().encode(
+      JSON.stringify({ alg: ALG, created: goTimeString(opts.now), enc: ENC, p2c, p2s: b64u(opts.salt) }),
+    ),
+  );
+  const cek = await subtle.importKey("raw", random(CEK_BYTES), "AES-GCM", true, ["encrypt"]);
+  const wrapped = await subtle.wrapKey("raw", cek, await kek(passphrase, opts.salt, p2c), "AES-KW");
+  const iv = random(IV_BYTES);
+  const sealed = new Uint8Array(
+    await subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(header), tagLength: TAG_BYTES * 8 },
+      cek,
+      new TextEncoder().encode(encodeItem(item)),
+    ),
+  );
+  const ciphertext = sealed.subarray(0, sealed.length - TAG_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  return [header, b64u(wrapped), b64u(iv), b64u(ciphertext), b64u(tag)].join(".");
 }
 
-/** Decrypts one file's content. `where` names the file in errors. */
-export async function decryptItem(token: string, passphrase: Secret, where: string): Promise<KeyringItem> {
-  const header = readHeader(token.trim(), where);
+interface ParsedToken {
+  header: string;
+  p2c: number;
+  salt: Uint8Array;
+  wrappedKey: Uint8Array;
+  iv: Uint8Array;
+  ciphertext: Uint8Array;
+  tag: Uint8Array;
+}
+
+const B64U = /^[A-Za-z0-9_-]*$/;
+
+/** Strict base64url (no padding, no stray characters, no impossible length). */
+function unb64u(s: string): Uint8Array | undefined {
+  if (!B64U.test(s) || s.length % 4 === 1) return undefined;
+  return new Uint8Array(Buffer.from(s, "base64url"));
+}
+
+/**
+ * True if the text starts like a keyring item: a base64url JSON header naming an `alg`, then a
+ * dot. A damaged item (cut short, altered) still does; a stray file (`.DS_Store`, notes) does not.
+ */
+export function looksLikeItem(token: string): boolean {
+  const [head, ...rest] = token.trimStart().split(".");
+  return rest.length > 0 && parseHeader(head as string) !== undefined;
+}
+
+/** A JWE protected header: base64url of strict UTF-8 JSON with a string `alg`; else undefined. */
+function parseHeader(part: string): Record<string, unknown> | undefined {
+  try {
+    // unb64u's undefined decodes to "", which JSON.parse refuses.
+    const header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unb64u(part))) as Record<string, unknown> | null;
+    return typeof header?.alg === "string" ? header : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseToken(token: string, where: string): ParsedToken {
+  const parts = token.trim().split(".");
+  const header = parseHeader(parts[0] as string);
+  if (!header) {
+    throw new KeyringError(`${where}: not a valid aws-vault keyring item (${parts.length === 5 ? "bad JWE header" : "not a compact JWE"})`);
+  }
+  // From here on the file is an item's: whatever is wrong was damaged after it was written.
+  const invalid = (why: string) => new DamagedItemError(`${where}: the file is not a whole item (${why})`, false);
+  if (parts.length !== 5) throw invalid(`${parts.length} parts instead of 5`);
+  const [h, ek, iv, ct, tag] = parts as [string, string, string, string, string];
   if (header.alg !== ALG || header.enc !== ENC) {
     throw new KeyringError(`${where}: unsupported encryption ${String(header.alg)}/${String(header.enc)}`, {
-      hints: ["only aws-vault file keyring items (PBES2-HS256+A128KW, A256GCM) can be read"],
+      hints: [`only aws-vault file keyring items (${ALG}, ${ENC}) can be read`],
     });
   }
-  const p2c = header.p2c;
-  if (typeof p2c !== "number" || !Number.isInteger(p2c) || p2c < 1 || p2c > MAX_P2C) {
-    throw new KeyringError(`${where}: refusing PBES2 iteration count ${String(p2c)} (allowed 1 to ${MAX_P2C})`);
+  if (header.zip !== undefined || header.crit !== undefined) {
+    throw new KeyringError(`${where}: unsupported JWE header parameter ${header.zip !== undefined ? "zip" : "crit"}`);
   }
-  const pass = new TextEncoder().encode(passphrase.reveal());
+  const p2c = header.p2c;
+  if (!isIterationCount(p2c)) {
+    throw new KeyringError(`${where}: refusing PBES2 iteration count ${JSON.stringify(p2c)} (allowed 1 to ${MAX_P2C})`);
+  }
+  const salt = typeof header.p2s === "string" ? unb64u(header.p2s) : undefined;
+  if (!salt || salt.length < MIN_SALT_BYTES) throw invalid("bad PBES2 salt");
+  const fields = { wrappedKey: unb64u(ek), iv: unb64u(iv), ciphertext: unb64u(ct), tag: unb64u(tag) };
+  if (!fields.wrappedKey || !fields.iv || !fields.ciphertext || !fields.tag) throw invalid("bad base64url");
+  if (fields.wrappedKey.length !== WRAPPED_CEK_BYTES || fields.iv.length !== IV_BYTES || fields.tag.length !== TAG_BYTES) {
+    throw invalid("wrong key, IV or tag length");
+  }
+  return { header: h, p2c, salt, wrappedKey: fields.wrappedKey, iv: fields.iv, ciphertext: fields.ciphertext, tag: fields.tag };
+}
+
+/**
+ * Decrypts one file's content. `where` names the file in errors. Throws WrongPassphraseError when
+ * the passphrase does not unwrap the content key, DamagedItemError when it does but the content
+ * fails, and KeyringError for anything that is not an aws-vault item.
+ */
+export async function decryptItem(token: string, passphrase: Secret, where: string): Promise<KeyringItem> {
+  const t = parseToken(token, where);
+  let cek: CryptoKey;
+  try {
+    cek = await subtle.unwrapKey("raw", t.wrappedKey, await kek(passphrase, t.salt, t.p2c), "AES-KW", "AES-GCM", false, ["decrypt"]);
+  } catch (e) {
+    throw new WrongPassphraseError("wrong passphrase for the file keyring", {
+      hints: ["check AWS_VAULT_FILE_PASSPHRASE, or the passphrase you typed"],
+      cause: e,
+    });
+  }
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await compactDecrypt(token.trim(), pass, {
-      keyManagementAlgorithms: [ALG],
-      contentEncryptionAlgorithms: [ENC],
-      maxPBES2Count: MAX_P2C,
-    }));
+    const sealed = new Uint8Array(t.ciphertext.length + TAG_BYTES);
+    sealed.set(t.ciphertext);
+    sealed.set(t.tag, t.ciphertext.length);
+    plaintext = new Uint8Array(
+      await subtle.decrypt(
+        { name: "AES-GCM", iv: t.iv, additionalData: new TextEncoder().encode(t.header), tagLength: TAG_BYTES * 8 },
+        cek,
+        sealed,
+      ),
+    );
   } catch (e) {
-    if (e instanceof joseErrors.JWEDecryptionFailed) {
-      if (!kekUnwraps(token.trim(), pass)) {
-        throw new WrongPassphraseError("wrong passphrase for the file keyring", {
-          hints: ["check AWS_VAULT_FILE_PASSPHRASE, or the passphrase you typed"],
-          cause: e,
-        });
-      }
-      throw new KeyringError(`${where}: the file is damaged (its content fails the integrity check)`, { cause: e });
-    }
-    throw new KeyringError(`${where}: not a valid aws-vault keyring item`, { cause: e });
+    throw new DamagedItemError(`${where}: the content fails its integrity check`, true, { cause: e });
   }
   return decodeItem(plaintext, where);
-}
-
-function readHeader(token: string, where: string): Record<string, unknown> {
-  const parts = token.split(".");
-  if (parts.length !== 5) throw new KeyringError(`${where}: not a valid aws-vault keyring item (not a compact JWE)`);
-  try {
-    const header: unknown = JSON.parse(Buffer.from(parts[0] ?? "", "base64url").toString("utf8"));
-    if (header && typeof header === "object" && !Array.isArray(header)) return header as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new KeyringError(`${where}: not a valid aws-vault keyring item (bad JWE header)`);
-}
-
-/** True if the passphrase's KEK unwraps the CEK (RFC 3394 integrity check), i.e. the passphrase is right. */
-function kekUnwraps(token: string, pass: Uint8Array): boolean {
-  try {
-    const [h, ek] = token.split(".");
-    const header = JSON.parse(Buffer.from(h ?? "", "base64url").toString("utf8")) as { p2c: number; p2s: string };
-    const salt = Buffer.concat([Buffer.from(ALG, "utf8"), Buffer.from([0]), Buffer.from(header.p2s, "base64url")]);
-    const kek = pbkdf2Sync(pass, salt, header.p2c, 16, "sha256");
-    const decipher = createDecipheriv("id-aes128-wrap", kek, Buffer.from("A6A6A6A6A6A6A6A6", "hex"));
-    Buffer.concat([decipher.update(Buffer.from(ek ?? "", "base64url")), decipher.final()]);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** keyring.Item as Go's encoding/json writes it (field order and escaping matter for byte compatibility). */
@@ -116,14 +248,13 @@ export function encodeItem(item: KeyringItem): string {
 }
 
 export function decodeItem(bytes: Uint8Array, where: string): KeyringItem {
-  let raw: unknown;
+  let o: Record<string, unknown>;
   try {
-    raw = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new KeyringError(`${where}: decrypted content is not an aws-vault keyring item`);
+    o = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    if (typeof o !== "object" || o === null) throw new TypeError(`not a JSON object`);
+  } catch (e) {
+    throw new DamagedItemError(`${where}: decrypted content is not an aws-vault keyring item`, true, { cause: e });
   }
-  if (!raw || typeof raw !== "object") throw new KeyringError(`${where}: decrypted content is not an aws-vault keyring item`);
-  const o = raw as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === "string" ? v : "");
   return {
     key: str(o.Key),
@@ -137,29 +268,12 @@ export function decodeItem(bytes: Uint8Array, where: string): KeyringItem {
 
 /** File name for a key: `%` and `/` percent-encoded (mtibben/percent.Encode(key, "/")). */
 export function encodeFileName(key: string): string {
-  let out = "";
-  for (const ch of key) {
-    if (ch === "%" || ch === "/") out += `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
-    else out += ch;
-  }
-  return out;
+  return key.replace(/[%/]/g, (ch) => (ch === "%" ? "%25" : "%2F"));
 }
 
 /** Inverse of encodeFileName: `%XX` with valid hex becomes that byte; anything else is kept. */
 export function decodeFileName(name: string): string {
-  const src = Buffer.from(name, "utf8");
-  const out: number[] = [];
-  for (let i = 0; i < src.length; i++) {
-    const b = src[i] as number;
-    if (b === 0x25 && i + 2 < src.length) {
-      const hex = String.fromCharCode(src[i + 1] as number, src[i + 2] as number);
-      if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
-        out.push(parseInt(hex, 16));
-        i += 2;
-        continue;
-      }
-    }
-    out.push(b);
-  }
-  return Buffer.from(out).toString("utf8");
+  // split() with a capture group puts the `%XX` escapes at the odd indexes.
+  const bytes = name.split(/(%[0-9A-Fa-f]{2})/).flatMap((part, i) => (i % 2 === 1 ? [parseInt(part.slice(1), 16)] : [...Buffer.from(part)]));
+  return Buffer.from(bytes).toString("utf8");
 }

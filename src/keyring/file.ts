@@ -1,16 +1,43 @@
 // The encrypted file backend (format: file-format.ts). Writes are atomic (temp file in the same
 // folder, then rename) and made under a folder lock, so concurrent writers never tear a file and
 // never create items under two different passphrases.
+//
+// The folder holds items and the keyring's own files: the lock (`.aws-vault-lock`, and the
+// `.aws-vault-lock.break` guard of lock.ts) and the temp files of atomic writes
+// (`.aws-vault-tmp-*`). Those names are reserved: no item may take them, they are never listed,
+// and temp files orphaned by a killed writer are removed by the next write. Any other file that
+// does not have the shape of an item (`.DS_Store`, notes) is left alone and not listed.
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
 import { withFileLock } from "../runtime/lock.ts";
+import { goQuote } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
-import { decodeFileName, decryptItem, encodeFileName, encryptItem } from "./file-format.ts";
+import { DamagedItemError, decodeFileName, decryptItem, encodeFileName, encryptItem, looksLikeItem } from "./file-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 
-const OWN_FILE_PREFIX = ".aws-vault-";
-const LOCK_NAME = `${OWN_FILE_PREFIX}lock`;
+const LOCK_NAME = ".aws-vault-lock";
+const TMP_PREFIX = ".aws-vault-tmp-";
+/** A temp file this old was left by a writer that died (a write takes milliseconds). */
+export const STALE_TEMP_MS = 5 * 60 * 1000;
+/** NAME_MAX of the common Linux and macOS file systems. */
+const MAX_FILE_NAME_BYTES = 255;
+
+/** The keyring's own files: its lock, the lock's break guard, and temp files. */
+export function isOwnFileName(name: string): boolean {
+  return name === LOCK_NAME || name.startsWith(`${LOCK_NAME}.`) || name.startsWith(TMP_PREFIX);
+}
+
+/** Why a key cannot name an item in the file keyring, or undefined when it can. */
+export function fileKeyProblem(key: string): string | undefined {
+  if (key === "") return "the name is empty";
+  if (key.includes("\0")) return "the name contains a NUL character";
+  const name = encodeFileName(key);
+  if (name === "." || name === "..") return "the name is a folder";
+  if (isOwnFileName(name)) return `names starting with ${LOCK_NAME} or ${TMP_PREFIX} are reserved for the keyring's own files`;
+  if (Buffer.byteLength(name) > MAX_FILE_NAME_BYTES) return `the file name would be longer than ${MAX_FILE_NAME_BYTES} bytes`;
+  return undefined;
+}
 
 export interface PassphraseSource {
   /** AWS_VAULT_FILE_PASSPHRASE when set (even if empty). */
@@ -29,11 +56,29 @@ export interface FileKeyringOptions {
   p2c?: number;
 }
 
+interface Classified {
+  ino: number;
+  mtimeMs: number;
+  size: number;
+  item: boolean;
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code;
+}
+
+/** A shell word for a hint: bare when safe, else single-quoted. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 export class FileKeyring implements Keyring {
   readonly backend = "file";
   readonly #opts: FileKeyringOptions;
   #passphrase: Secret | undefined;
+  /** The passphrase opened (or unwrapped the key of) at least one item in this folder. */
   #verified = false;
+  readonly #classified = new Map<string, Classified>();
 
   constructor(opts: FileKeyringOptions) {
     if (!opts.dir) throw new KeyringError("No directory provided for file keyring");
@@ -45,11 +90,22 @@ export class FileKeyring implements Keyring {
   }
 
   describeLocation(key: string): string {
-    return this.#path(key);
+    return join(this.#opts.dir, encodeFileName(key));
   }
 
-  #path(key: string): string {
-    return join(this.#opts.dir, encodeFileName(key));
+  /** Refuses a key that cannot name an item here (reserved, empty, escaping the folder). */
+  checkKey(key: string): void {
+    const problem = fileKeyProblem(key);
+    if (problem !== undefined) {
+      throw new KeyringError(`cannot store ${goQuote(key)} in the file keyring at ${this.#opts.dir}: ${problem}`, {
+        hints: ["choose another profile name"],
+      });
+    }
+  }
+
+  /** The item's file, or undefined for a key that can never be an item (so it is never there). */
+  #itemPath(key: string): string | undefined {
+    return fileKeyProblem(key) === undefined ? this.describeLocation(key) : undefined;
   }
 
   async #ensureDir(): Promise<void> {
@@ -58,7 +114,7 @@ export class FileKeyring implements Keyring {
       if (!s.isDirectory()) throw new KeyringError(`${this.#opts.dir} is a file, not a directory`);
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      if (errnoCode(e) !== "ENOENT") throw e;
     }
     await mkdir(this.#opts.dir, { recursive: true, mode: 0o700 });
   }
@@ -71,19 +127,43 @@ export class FileKeyring implements Keyring {
     return this.#passphrase;
   }
 
+  /** Forgets a passphrase that proved wrong, so a typed one is asked again next time. */
+  #forgetPassphrase(): void {
+    this.#passphrase = this.#opts.passphrase.fromEnv;
+    this.#verified = false;
+  }
+
+  /** Whether a file has the shape of an item; the answer is kept while the file is unchanged. */
+  async #isItem(name: string, ino: number, mtimeMs: number, size: number): Promise<boolean> {
+    const known = this.#classified.get(name);
+    if (known && known.ino === ino && known.mtimeMs === mtimeMs && known.size === size) return known.item;
+    let item: boolean;
+    try {
+      item = looksLikeItem(await readFile(join(this.#opts.dir, name), "utf8"));
+    } catch (e) {
+      // Unreadable (permissions): it may well be an item, so it stays visible; gone: not listed.
+      if (errnoCode(e) === "ENOENT") return false;
+      item = true;
+    }
+    this.#classified.set(name, { ino, mtimeMs, size, item });
+    return item;
+  }
+
+  /** The file names of the items, sorted (aws-vault lists os.ReadDir order, which is sorted). */
   async #itemFiles(): Promise<string[]> {
     let names: string[];
     try {
       names = await readdir(this.#opts.dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw e;
+      if (errnoCode(e) === "ENOENT") return [];
+      throw new KeyringError(`cannot list ${this.#opts.dir}: ${(e as Error).message}`, { cause: e });
     }
     const files: string[] = [];
     for (const name of names.sort()) {
-      if (name.startsWith(OWN_FILE_PREFIX)) continue;
+      if (isOwnFileName(name)) continue;
       try {
-        if ((await stat(join(this.#opts.dir, name))).isFile()) files.push(name);
+        const s = await stat(join(this.#opts.dir, name));
+        if (s.isFile() && (await this.#isItem(name, s.ino, s.mtimeMs, s.size))) files.push(name);
       } catch {
         // vanished meanwhile
       }
@@ -91,94 +171,166 @@ export class FileKeyring implements Keyring {
     return files;
   }
 
+  async #readToken(key: string): Promise<{ where: string; token: string }> {
+    const where = this.#itemPath(key);
+    if (where === undefined) throw new KeyNotFoundError(key);
+    try {
+      return { where, token: await readFile(where, "utf8") };
+    } catch (e) {
+      if (errnoCode(e) === "ENOENT") throw new KeyNotFoundError(key);
+      throw new KeyringError(`cannot read ${where}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * Asks the other stored items (all but `except`) about the passphrase, until one answers:
+   * "opens" when an item opens or its key unwraps (the passphrase is right), "refused" when its
+   * key does not unwrap (the passphrase is wrong), "unknown" when no other item can answer.
+   */
+  async #passphraseVerdict(passphrase: Secret, except: string): Promise<"opens" | "refused" | "unknown"> {
+    if (this.#verified) return "opens";
+    for (const name of await this.#itemFiles()) {
+      if (name === except) continue;
+      const where = join(this.#opts.dir, name);
+      try {
+        await decryptItem(await readFile(where, "utf8"), passphrase, where);
+        return "opens";
+      } catch (e) {
+        if (e instanceof DamagedItemError && e.passphraseConfirmed) return "opens";
+        if (e instanceof WrongPassphraseError) return "refused";
+        this.#opts.log?.(`[keyring] skipping unreadable file ${where}`);
+      }
+    }
+    return "unknown";
+  }
+
   /**
    * Checks the passphrase against an item already stored before anything is written, so a typo
-   * never leaves a keyring encrypted under two passphrases. Damaged or foreign files are skipped.
+   * never leaves a keyring encrypted under two passphrases. Damaged or foreign files are skipped:
+   * one damaged item never blocks writing the others.
    */
   async #verifiedPassphrase(): Promise<Secret> {
     if (this.#verified && this.#passphrase) return this.#passphrase;
     const files = await this.#itemFiles();
     const passphrase = await this.#askPassphrase(files.length === 0);
+    let refused: WrongPassphraseError | undefined;
     for (const name of files) {
       const where = join(this.#opts.dir, name);
-      let token: string;
       try {
-        token = await readFile(where, "utf8");
-      } catch {
-        continue;
-      }
-      try {
-        await decryptItem(token, passphrase, where);
-        this.#verified = true;
-        return passphrase;
+        await decryptItem(await readFile(where, "utf8"), passphrase, where);
+        refused = undefined;
+        break;
       } catch (e) {
-        if (e instanceof WrongPassphraseError) throw this.#wrongPassphrase(e);
-        this.#opts.log?.(`[keyring] skipping unreadable file ${where}`);
+        // A damaged content behind a key that unwraps still proves the passphrase.
+        if (e instanceof DamagedItemError && e.passphraseConfirmed) {
+          refused = undefined;
+          break;
+        }
+        if (e instanceof WrongPassphraseError) refused ??= e;
+        else this.#opts.log?.(`[keyring] skipping unreadable file ${where}`);
       }
+    }
+    if (refused) {
+      this.#forgetPassphrase();
+      throw this.#wrongPassphrase(refused);
     }
     this.#verified = true;
     return passphrase;
   }
 
-  #wrongPassphrase(e: WrongPassphraseError): WrongPassphraseError {
-    return new WrongPassphraseError(`wrong passphrase for the file keyring at ${this.#opts.dir}`, {
-      hints: e.hints,
-      cause: e,
+  #wrongPassphrase(e: WrongPassphraseError, where?: string): WrongPassphraseError {
+    const hints = [...e.hints];
+    if (where !== undefined) hints.push(`if the passphrase is right, ${where} is damaged (no other item could confirm the passphrase)`);
+    return new WrongPassphraseError(`wrong passphrase for the file keyring at ${this.#opts.dir}`, { hints, cause: e });
+  }
+
+  #damaged(key: string, why: string, passphraseConfirmed: boolean, cause: unknown): DamagedItemError {
+    return new DamagedItemError(`item ${goQuote(key)} in the file keyring is damaged: ${why}`, passphraseConfirmed, {
+      hints: [
+        `the other items are not affected; remove this one with \`aws-vault remove ${shellWord(key)}\`, then store it again with \`aws-vault add ${shellWord(key)}\``,
+      ],
+      cause,
     });
   }
 
   async get(key: string): Promise<KeyringItem> {
-    const where = this.#path(key);
-    let token: string;
-    try {
-      token = await readFile(where, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new KeyNotFoundError(key);
-      throw new KeyringError(`cannot read ${where}: ${(e as Error).message}`, { cause: e });
-    }
+    const { where, token } = await this.#readToken(key);
     const passphrase = await this.#askPassphrase(false);
     try {
       const item = await decryptItem(token, passphrase, where);
       this.#verified = true;
       return item;
     } catch (e) {
-      if (e instanceof WrongPassphraseError) {
-        this.#passphrase = this.#opts.passphrase.fromEnv;
-        throw this.#wrongPassphrase(e);
+      if (e instanceof DamagedItemError) {
+        if (e.passphraseConfirmed) this.#verified = true;
+        throw this.#damaged(key, e.message, e.passphraseConfirmed, e);
       }
-      throw e;
+      if (!(e instanceof WrongPassphraseError)) throw e;
+      // The key does not unwrap: a wrong passphrase, unless the passphrase opens another item.
+      const verdict = await this.#passphraseVerdict(passphrase, encodeFileName(key));
+      if (verdict === "opens") {
+        this.#verified = true;
+        throw this.#damaged(key, `${where}: its content key does not unwrap with the passphrase that opens the other items`, true, e);
+      }
+      this.#forgetPassphrase();
+      throw this.#wrongPassphrase(e, verdict === "unknown" ? where : undefined);
     }
   }
 
   async getMetadata(key: string): Promise<ItemMetadata> {
+    const where = this.#itemPath(key);
+    if (where === undefined) throw new KeyNotFoundError(key);
     try {
-      const s = await stat(this.#path(key));
+      const s = await stat(where);
       return { modificationTime: s.mtime };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new KeyNotFoundError(key);
-      throw e;
+      if (errnoCode(e) === "ENOENT") throw new KeyNotFoundError(key);
+      throw new KeyringError(`cannot read ${where}: ${(e as Error).message}`, { cause: e });
     }
   }
 
   async set(item: KeyringItem): Promise<void> {
+    this.checkKey(item.key);
     await this.#ensureDir();
     await withFileLock(join(this.#opts.dir, LOCK_NAME), async () => {
+      await this.#removeStaleTemps();
       const passphrase = await this.#verifiedPassphrase();
       const token = await encryptItem(item, passphrase, {
         now: this.#opts.now(),
         salt: this.#opts.random(12),
         p2c: this.#opts.p2c,
+        random: this.#opts.random,
       });
-      await writeFileAtomic(this.#path(item.key), token, this.#opts.random);
+      await writeFileAtomic(this.describeLocation(item.key), token, this.#opts.random);
     });
   }
 
+  /** Removes temp files left by writers that died mid-write (called under the folder lock). */
+  async #removeStaleTemps(): Promise<void> {
+    const now = this.#opts.now().getTime();
+    for (const name of await readdir(this.#opts.dir)) {
+      if (!name.startsWith(TMP_PREFIX)) continue;
+      const path = join(this.#opts.dir, name);
+      try {
+        const s = await stat(path);
+        if (s.isFile() && now - s.mtimeMs > STALE_TEMP_MS) {
+          await rm(path);
+          this.#opts.log?.(`[keyring] removed ${path}, left by an interrupted write`);
+        }
+      } catch {
+        // gone meanwhile, or not ours to remove: the write goes on
+      }
+    }
+  }
+
   async remove(key: string): Promise<void> {
+    const where = this.#itemPath(key);
+    if (where === undefined) throw new KeyNotFoundError(key);
     try {
-      await rm(this.#path(key));
+      await rm(where);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new KeyNotFoundError(key);
-      throw new KeyringError(`cannot remove ${this.#path(key)}: ${(e as Error).message}`, { cause: e });
+      if (errnoCode(e) === "ENOENT") throw new KeyNotFoundError(key);
+      throw new KeyringError(`cannot remove ${where}: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -190,7 +342,7 @@ export class FileKeyring implements Keyring {
 /** Writes a 0600 file atomically: a temp file in the same folder, fsync, then rename over the target. */
 export async function writeFileAtomic(path: string, content: string, random: (n: number) => Uint8Array): Promise<void> {
   const dir = join(path, "..");
-  const tmp = join(dir, `${OWN_FILE_PREFIX}tmp-${Buffer.from(random(8)).toString("hex")}`);
+  const tmp = join(dir, `${TMP_PREFIX}${Buffer.from(random(8)).toString("hex")}`);
   const fh = await open(tmp, "wx", 0o600);
   try {
     await fh.writeFile(content);
@@ -204,7 +356,7 @@ export async function writeFileAtomic(path: string, content: string, random: (n:
   try {
     await rename(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true });
+    await rm(tmp).catch(() => undefined);
     throw new UserError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -30,6 +30,8 @@ export interface Keyring {
   /** Throws KeyNotFoundError when the key is absent. */
   remove(key: string): Promise<void>;
   keys(): Promise<string[]>;
+  /** Throws a KeyringError when this backend cannot store an item under the key (a reserved name). */
+  checkKey?(key: string): void;
   /** Where an item for this key lives, for messages ("the file ~/.awsvault/keys/x"). */
   describeLocation?(key: string): string;
 }

@@ -168,7 +168,9 @@ function fmtFrac(v: bigint, prec: number): [string, bigint] {
 /** Go Duration.String(): `1h0m0s`, `59m58s`, `-3m2s`, `500ms`, `1.5s`, `0s`. */
 export function formatGoDuration(ms: number): string {
   if (!Number.isFinite(ms)) throw new RangeError(`cannot format duration ${ms}`);
-  let u = BigInt(Math.round(ms * 1e6));
+  // Whole milliseconds exactly (ms * 1e6 would lose digits past 2^53 ns, about 104 days).
+  const whole = Math.trunc(ms);
+  let u = BigInt(whole) * MS + BigInt(Math.round((ms - whole) * 1e6));
   const neg = u < 0n;
   if (neg) u = -u;
   let out: string;

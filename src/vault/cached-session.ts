@@ -44,7 +44,7 @@ export function cachedSessionProvider(
     }
     const required = opts.requiredDurationMs;
     if (required !== undefined && left + DURATION_SLACK_MS < required) {
-      const issued = (await deps.keyring.getMetadata(cached.key).catch(() => ({ modificationTime: undefined }))).modificationTime;
+      const issued = (await deps.keyring.getMetadata(cached.key).catch(() => undefined))?.modificationTime;
       const lifetime = issued ? exp.getTime() - issued.getTime() : left;
       if (lifetime + DURATION_SLACK_MS < required) {
         why(`cached session for ${lookup.profileName} was issued for ${formatGoDuration(lifetime)}, less than the ${formatGoDuration(required)} asked for: refreshing`);
@@ -55,20 +55,23 @@ export function cachedSessionProvider(
     return cached.credentials;
   };
 
-  const cachedSession = async (): Promise<CachedSession | undefined> => {
+  /** The cached session, or undefined; `why` hears why an unreadable one is a miss. */
+  const cachedSession = async (why: (m: string) => void = log): Promise<CachedSession | undefined> => {
     try {
       return await store.get(lookup);
     } catch (e) {
-      // Like aws-vault, an unreadable cached session is a miss: it is fetched again and replaced.
+      // Like aws-vault, an unreadable (e.g. damaged) cached session is a miss: it is fetched again
+      // and the new one replaces it. A wrong passphrase is not: every other item would fail too.
       if (!(e instanceof KeyringError) || e instanceof WrongPassphraseError) throw e;
-      log(`cached session for ${lookup.profileName} is unreadable (${e.message}): refreshing`);
+      why(`cached session for ${lookup.profileName} is unreadable (${e.message}): replacing it`);
       return undefined;
     }
   };
 
   const fetchShared = async (): Promise<Credentials> => {
     // The reason for a refresh is logged once, under the lock, where the decision is final.
-    const hit = await usable(await cachedSession(), () => undefined);
+    const quiet = () => undefined;
+    const hit = await usable(await cachedSession(quiet), quiet);
     if (hit) return hit;
     await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
     const lockName = createHash("sha256")

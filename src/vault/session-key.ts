@@ -28,9 +28,25 @@ function b64(s: string): string {
   return Buffer.from(s, "utf8").toString("base64url");
 }
 
+/**
+ * Go's base64.RawURLEncoding.DecodeString, which aws-vault's parser uses: CR and LF are skipped,
+ * padding and any other character are refused, and so is a length that leaves one odd character.
+ */
 function unb64(s: string): string | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) return undefined;
-  return Buffer.from(s, "base64url").toString("utf8");
+  const t = s.replace(/[\r\n]/g, "");
+  if (!/^[A-Za-z0-9_-]*$/.test(t) || t.length % 4 === 1) return undefined;
+  return Buffer.from(t, "base64url").toString("utf8");
+}
+
+/** strconv.Atoi's range (int64): a larger expiry does not parse in aws-vault either. */
+const MAX_INT64 = (1n << 63n) - 1n;
+/** The latest instant a JS Date holds (year 275760); later expiries are clamped to it. */
+const MAX_DATE_MS = 8.64e15;
+
+function parseExpiry(digits: string): Date | undefined {
+  const seconds = BigInt(digits);
+  if (seconds > MAX_INT64) return undefined;
+  return new Date(seconds * 1000n > BigInt(MAX_DATE_MS) ? MAX_DATE_MS : Number(seconds) * 1000);
 }
 
 /** The key prefix that identifies a session regardless of its expiry (aws-vault StringForMatching). */
@@ -46,20 +62,28 @@ export function isLegacySessionKey(key: string): boolean {
   return LEGACY.some((re) => re.test(key));
 }
 
-/** Parses a current-format session key; undefined for anything else (legacy keys included). */
+/**
+ * Parses a current-format session key; undefined for anything else (legacy keys included). Like
+ * aws-vault's NewSessionKeyFromString, every field must decode: both base64url fields, and the
+ * expiry as an int64. An expiry past what a Date holds is clamped to the latest Date.
+ */
 export function parseSessionKey(key: string): SessionKey | undefined {
   if (isLegacySessionKey(key)) return undefined;
   const m = CURRENT.exec(key);
   if (!m) return undefined;
   const profileName = unb64(m[2] ?? "");
   const mfaSerial = unb64(m[3] ?? "");
-  if (profileName === undefined || mfaSerial === undefined) return undefined;
-  return { type: m[1] ?? "", profileName, mfaSerial, expiration: new Date(Number(m[4]) * 1000) };
+  const expiration = parseExpiry(m[4] ?? "");
+  if (profileName === undefined || mfaSerial === undefined || expiration === undefined) return undefined;
+  return { type: m[1] ?? "", profileName, mfaSerial, expiration };
 }
 
-/** Matches the current format (even if a field does not decode), as aws-vault's regex does. */
+/**
+ * A current-format session key: one that parses (aws-vault's IsCurrentSessionKey). A name that
+ * only looks like one (`a,b,,1`: "b" is not base64url) is a credential's name, as in aws-vault.
+ */
 export function isCurrentSessionKey(key: string): boolean {
-  return !isLegacySessionKey(key) && CURRENT.test(key);
+  return parseSessionKey(key) !== undefined;
 }
 
 export function isSessionKey(key: string): boolean {

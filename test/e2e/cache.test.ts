@@ -1,10 +1,11 @@
 // The session cache end to end: reuse inside the window (no STS call), list and clear, duration
 // coverage (--duration asks for more than the cached session was issued for), AWS_MIN_TTL, and
 // concurrent invocations sharing one STS call and one MFA code through the cross-process lock.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ARTIFACTS } from "../support/cli.ts";
+import { damageItem } from "../support/damage.ts";
 import type { FakeSts, MasterUser } from "../support/fake-sts.ts";
 import { runInPty } from "../support/pty.ts";
 import {
@@ -112,17 +113,29 @@ describe.each(ARTIFACTS)("session cache ($name)", (artifact) => {
     expect(mfa.count()).toBe(3);
   });
 
-  it("a damaged cached session is fetched again and replaced", async () => {
+  it.each([
+    ["its wrapped key", 1],
+    ["its content", 3],
+  ] as const)("a cached session damaged in %s is a miss: warned once under --debug, fetched again and replaced", async (_what, part) => {
     await execEnv(v);
-    const [sessionFile] = readdirSync(v.sb.keysDir).filter((f) => f.startsWith("sts.GetSessionToken,"));
-    writeFileSync(join(v.sb.keysDir, sessionFile!), "not a JWE");
+    const sessionFiles = () => readdirSync(v.sb.keysDir).filter((f) => f.startsWith("sts.GetSessionToken,"));
+    const [damaged] = sessionFiles();
+    damageItem(join(v.sb.keysDir, damaged!), part);
+    const damagedText = readFileSync(join(v.sb.keysDir, damaged!), "utf8");
 
-    const r = await v.run(["exec", "jonsmith", "--", "true"]);
+    const r = await v.run(["--debug", "exec", "jonsmith", "--", "true"]);
     expect(r.code, r.stderr).toBe(0);
     expect(stsCalls(sts)).toEqual(["GetSessionToken", "GetSessionToken"]);
-    const sessions = readdirSync(v.sb.keysDir).filter((f) => f.startsWith("sts.GetSessionToken,"));
-    expect(sessions).toHaveLength(1);
-    expect((await v.run(["exec", "jonsmith", "--", "true"])).code).toBe(0);
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("cached session for jonsmith is unreadable"));
+    expect(warnings, r.stderr).toHaveLength(1);
+    expect(warnings[0]).toContain('item "sts.GetSessionToken,');
+    expect(warnings[0]).toContain("is damaged");
+    expect(warnings[0]).toMatch(/: replacing it$/);
+    expect(sessionFiles()).toHaveLength(1);
+    expect(readFileSync(join(v.sb.keysDir, sessionFiles()[0]!), "utf8")).not.toBe(damagedText);
+    const again = await v.run(["--debug", "exec", "jonsmith", "--", "true"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain("unreadable");
     expect(stsCalls(sts)).toHaveLength(2);
   });
 

@@ -1,8 +1,9 @@
 // Issue 2 acceptance, run against both built artifacts.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ARTIFACTS, run, sandbox, vectorKeyring } from "../support/cli.ts";
+import { damageItem } from "../support/damage.ts";
 
 const KEY_ID = "AKIAEXAMPLEKEY000001";
 const SECRET = "exampleSecretKey/000000000000000000000001";
@@ -76,16 +77,134 @@ describe.each(ARTIFACTS)("keyring and config ($name)", (artifact) => {
     expect(exp.stdout).toContain(`AWS_ACCESS_KEY_ID=${KEY_ID}\n`);
   });
 
-  it("a corrupt or foreign file is reported by name and the other items stay usable", async () => {
+  it("a damaged item is named with a recovery hint, told apart from a wrong passphrase, and blocks no other item", async () => {
     const dir = vectorKeyring();
-    writeFileSync(join(dir, "stray"), "not a keyring item\n", { mode: 0o600 });
+    // "100%-sure" sorts first, so every write checks the passphrase against it first.
+    damageItem(join(dir, "100%25-sure"), 3);
+    damageItem(join(dir, "default"), 1);
     const sb = sandbox({ AWS_VAULT_FILE_DIR: dir, AWS_VAULT_FILE_PASSPHRASE: "correct horse battery staple" });
-    const bad = await run(artifact, ["export", "--no-session", "stray"], { env: sb.env });
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain(join(dir, "stray"));
-    const good = await run(artifact, ["export", "--no-session", "demo"], { env: sb.env });
-    expect(good.code).toBe(0);
-    expect(good.stdout).toContain("AWS_ACCESS_KEY_ID=AKIAVECTOR0000000001\n");
+    for (const [profile, why] of [
+      ["100%-sure", `${join(dir, "100%25-sure")}: the content fails its integrity check`],
+      ["default", `${join(dir, "default")}: its content key does not unwrap with the passphrase that opens the other items`],
+    ]) {
+      const bad = await run(artifact, ["export", "--no-session", profile!], { env: sb.env });
+      expect(bad.code, bad.stderr).toBe(1);
+      expect(bad.stderr).toBe(
+        `aws-vault: error: export: Failed to get credentials for ${profile}: item "${profile}" in the file keyring is damaged: ${why}\n` +
+          `aws-vault: hint: the other items are not affected; remove this one with \`aws-vault remove ${profile}\`, then store it again with \`aws-vault add ${profile}\`\n`,
+      );
+    }
+    const add = await run(artifact, ["add", "--env", "newone"], {
+      env: { ...sb.env, AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET },
+    });
+    expect(add.code, add.stderr).toBe(0);
+    for (const [profile, id] of [["demo", "AKIAVECTOR0000000001"], ["newone", KEY_ID]]) {
+      const good = await run(artifact, ["export", "--no-session", profile!], { env: sb.env });
+      expect(good.code, good.stderr).toBe(0);
+      expect(good.stdout).toContain(`AWS_ACCESS_KEY_ID=${id}\n`);
+    }
+    // The same damaged items under a wrong passphrase: it is the passphrase that is reported.
+    const wrong = await run(artifact, ["export", "--no-session", "default"], { env: { ...sb.env, AWS_VAULT_FILE_PASSPHRASE: "nope" } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^aws-vault: error: export: Failed to get credentials for default: wrong passphrase for the file keyring at /);
+    expect(wrong.stderr).not.toContain("damaged");
+  });
+
+  it("lists only items: stray files, our lock and temp files are left out; our stale temp files are cleaned up", async () => {
+    const dir = vectorKeyring();
+    writeFileSync(join(dir, "notes.txt"), "my notes\n", { mode: 0o600 });
+    writeFileSync(join(dir, ".DS_Store"), Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]), { mode: 0o600 });
+    const staleTemp = join(dir, ".aws-vault-tmp-00000000000000aa");
+    const freshTemp = join(dir, ".aws-vault-tmp-00000000000000bb");
+    writeFileSync(staleTemp, "half-written", { mode: 0o600 });
+    writeFileSync(freshTemp, "being written", { mode: 0o600 });
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+    utimesSync(staleTemp, tenMinutesAgo, tenMinutesAgo);
+    const sb = sandbox({ AWS_VAULT_FILE_DIR: dir, AWS_VAULT_FILE_PASSPHRASE: "correct horse battery staple" });
+    const vectors = ["100%-sure", "default", "demo", "prod/admin", "with space", "ünïcode"];
+    const list = await run(artifact, ["list", "--credentials"], { env: sb.env });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.split("\n").filter(Boolean).sort()).toEqual(vectors.sort());
+    const add = await run(artifact, ["add", "--env", "--no-add-config", ".aws-vault-mine"], {
+      env: { ...sb.env, AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET },
+    });
+    expect(add.code, add.stderr).toBe(0);
+    expect(existsSync(staleTemp)).toBe(false);
+    expect(existsSync(freshTemp)).toBe(true);
+    expect(existsSync(join(dir, "notes.txt"))).toBe(true);
+    const after = await run(artifact, ["list", "--credentials"], { env: sb.env });
+    expect(after.stdout.split("\n").filter(Boolean).sort()).toEqual([...vectors, ".aws-vault-mine"].sort());
+    const exp = await run(artifact, ["export", "--no-session", ".aws-vault-mine"], { env: sb.env });
+    expect(exp.stdout).toContain(`AWS_ACCESS_KEY_ID=${KEY_ID}\n`);
+  });
+
+  it("refuses names that collide with the keyring's own files or leave its folder, on every add path", async () => {
+    const sb = sandbox();
+    const env = { ...sb.env, AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET };
+    expect((await run(artifact, ["add", "--env", "first"], { env })).code).toBe(0);
+    const awsvault = join(sb.home, ".awsvault");
+    const before = { keys: snapshot(sb.keysDir), parent: readdirSync(awsvault).sort(), config: readFileSync(sb.configPath, "utf8") };
+    for (const [name, reason] of [
+      [".", "the name is a folder"],
+      ["..", "the name is a folder"],
+      [".aws-vault-lock", "names starting with .aws-vault-lock or .aws-vault-tmp- are reserved for the keyring's own files"],
+      [".aws-vault-lock.break", "names starting with .aws-vault-lock or .aws-vault-tmp- are reserved for the keyring's own files"],
+      [".aws-vault-tmp-0011223344556677", "names starting with .aws-vault-lock or .aws-vault-tmp- are reserved for the keyring's own files"],
+      ["x".repeat(256), "the file name would be longer than 255 bytes"],
+    ]) {
+      for (const flags of [["--env"], ["--env", "--no-add-config"]]) {
+        const r = await run(artifact, ["add", ...flags, name!], { env });
+        expect(r.code, `${name} ${flags.join(" ")}: ${r.stderr}`).toBe(1);
+        expect(r.stderr).toBe(
+          `aws-vault: error: add: cannot store "${name}" in the file keyring at ${sb.keysDir}: ${reason}\naws-vault: hint: choose another profile name\n`,
+        );
+      }
+    }
+    for (const name of ["", "evil\n[profile injected]", "tab\there"]) {
+      for (const flags of [["--env"], ["--env", "--no-add-config"]]) {
+        const r = await run(artifact, ["add", ...flags, name], { env });
+        expect(r.code, `${JSON.stringify(name)} ${flags.join(" ")}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(/^aws-vault: error: invalid profile name "/);
+      }
+    }
+    expect({ keys: snapshot(sb.keysDir), parent: readdirSync(awsvault).sort(), config: readFileSync(sb.configPath, "utf8") }).toEqual(before);
+    const list = await run(artifact, ["list", "--credentials"], { env });
+    expect(list.stdout).toBe("first\n");
+  });
+
+  it("lists a session key with an absurd expiry; names that only look like session keys are credentials", async () => {
+    const sb = sandbox();
+    const env = { ...sb.env, AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET };
+    const names = [
+      // past what a JS Date holds, within Go's int64: a session key, far in the future
+      "sts.AssumeRole,ZGVtbw,,9999999999999",
+      // not session keys in aws-vault: "b" is not base64url, "!" neither, the expiry overflows int64
+      "a,b,,1",
+      "sts.GetSessionToken,ZGVtbw!,,1",
+      "sts.GetSessionToken,ZGVtbw,,99999999999999999999",
+    ];
+    for (const name of names) {
+      const add = await run(artifact, ["add", "--env", "--no-add-config", name], { env });
+      expect(add.code, add.stderr).toBe(0);
+    }
+    writeFileSync(sb.configPath, "[profile demo]\n");
+    const list = await run(artifact, ["list"], { env: sb.env });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toBe(
+      [
+        "Profile                  Credentials                                       Sessions                       ",
+        "=======                  ===========                                       ========                       ",
+        "demo                     -                                                 sts.AssumeRole:2562047h47m16s  ",
+        "-                        a,b,,1                                            -                              ",
+        "-                        sts.GetSessionToken,ZGVtbw!,,1                    -                              ",
+        "-                        sts.GetSessionToken,ZGVtbw,,99999999999999999999  -                              ",
+        "",
+      ].join("\n"),
+    );
+    const creds = await run(artifact, ["list", "--credentials"], { env: sb.env });
+    expect(creds.stdout).toBe(`${names.slice(1).join("\n")}\n`);
+    const sessions = await run(artifact, ["list", "--sessions"], { env: sb.env });
+    expect(sessions.stdout).toBe("sts.AssumeRole:2562047h47m16s\n");
   });
 
   it("50 concurrent adds of distinct profiles leave 50 valid files and no temporary file", async () => {

@@ -12,6 +12,7 @@ import { FileKeyring } from "../../src/keyring/file.ts";
 import { SecretServiceKeyring } from "../../src/keyring/secret-service.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { ARTIFACTS, run, sandbox, type Artifact, type Sandbox } from "../support/cli.ts";
+import { damageItem } from "../support/damage.ts";
 import { missing, type PassStore, type SecretServiceDaemon, startPassStore, startSecretService } from "../support/daemons.ts";
 import { bootstrapUser, type Moto, type MotoUser, startMoto } from "../support/moto.ts";
 
@@ -175,6 +176,32 @@ describe.skipIf(Boolean(skip))(`OS keyrings${skip ? ` — skipped: ${skip}` : ""
       expect(await fileCredentials(sb.keysDir, "test-passphrase")).toEqual(before);
       const dest = await run(artifact, ["list", "--credentials", "--backend", "pass", "--pass-prefix", "flaky"], { env: sb.env });
       expect(dest.stdout).toBe("");
+    });
+
+    it("a migration past an unreadable item names it, leaves it in the source, and moves the others", async () => {
+      const sb = box({ AWS_VAULT_BACKEND: "file" });
+      for (const p of ["a-ok", "b-damaged", "c-ok"]) {
+        const add = await run(artifact, ["add", "--env", "--no-add-config", p], {
+          env: { ...sb.env, AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET },
+        });
+        expect(add.code, add.stderr).toBe(0);
+      }
+      damageItem(join(sb.keysDir, "b-damaged"), 3);
+      const r = await run(artifact, ["migrate-backend", "--from", "file", "--to", "pass", "--pass-prefix", "unreadable"], { env: sb.env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe(
+        "Migrating a-ok... copied, verified\nMigrating b-damaged... unreadable, left in file\nMigrating c-ok... copied, verified\n" +
+          "Migrated 2 credential profile(s) from file to pass, removed 2 from file.\n",
+      );
+      expect(r.stderr).toMatch(
+        /^aws-vault: error: migrate-backend: 1 credential profile\(s\) could not be read from file and were not migrated: item "b-damaged" in the file keyring is damaged: .*b-damaged: the content fails its integrity check$/m,
+      );
+      expect(r.stderr).toContain("aws-vault: hint: they are still in file\n");
+      expect(r.stderr).not.toContain("could not undo");
+      const dest = await run(artifact, ["list", "--credentials", "--backend", "pass", "--pass-prefix", "unreadable"], { env: sb.env });
+      expect(dest.stdout).toBe("a-ok\nc-ok\n");
+      const source = await run(artifact, ["list", "--credentials"], { env: sb.env });
+      expect(source.stdout).toBe("b-damaged\n");
     });
 
     it("an existing aws-vault collection is read as is, and new items go there without a note", async () => {

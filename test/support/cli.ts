@@ -89,6 +89,12 @@ export function run(artifact: Artifact, args: string[], opts: RunOptions = {}): 
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    // A child may exit without reading all of its stdin (`--version`, an early usage error): the
+    // write then fails with EPIPE, which is the child's business, not an error of the test run.
+    // Without a listener that 'error' event is an uncaught exception, failing a run whose tests all pass.
+    child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") reject(e);
+    });
     child.stdin.end(opts.input ?? "");
     const timer = setTimeout(() => {
       try {

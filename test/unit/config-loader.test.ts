@@ -57,6 +57,57 @@ function configError(fn: () => unknown): ConfigError {
 
 const lines = (...l: string[]): string => l.join("\n") + "\n";
 
+describe("profile, session and services names that are Object.prototype members", () => {
+  // These once failed every command with "invalid section name". They are ordinary names.
+  const text = lines(
+    "[profile constructor]",
+    "source_profile = __proto__",
+    "role_arn = arn:aws:iam::1:role/c",
+    "session_tags = prototype=1",
+    "[profile __proto__]",
+    "include_profile = prototype",
+    "sso_session = toString",
+    "services = hasOwnProperty",
+    "[profile prototype]",
+    "region = eu-west-1",
+    "[sso-session toString]",
+    "sso_start_url = https://x.awsapps.com/start",
+    "sso_region = us-east-2",
+    "[services hasOwnProperty]",
+    "sts =",
+    "  endpoint_url = http://localhost:4566",
+  );
+
+  it("lists them and resolves chains through them", () => {
+    const file = ConfigFile.fromText(text, FILE);
+    expect(file.profileNames()).toEqual(["constructor", "__proto__", "prototype"]);
+    expect(profileExists(file, "__proto__")).toBe(true);
+    expect(profileExists(file, "toString")).toBe(false);
+    expect(profileExists(file, "valueOf")).toBe(false);
+    const c = resolve(text, "constructor");
+    expect(c).toMatchObject({ profileName: "constructor", roleArn: "arn:aws:iam::1:role/c", sessionTags: { prototype: "1" } });
+    expect(c.sourceProfile).toMatchObject({
+      profileName: "__proto__",
+      region: "eu-west-1",
+      ssoSession: "toString",
+      ssoStartUrl: "https://x.awsapps.com/start",
+      ssoRegion: "us-east-2",
+    });
+    expect(serviceEndpoint(file, "__proto__", "sts", {})).toBe("http://localhost:4566");
+    expect(resolveProfileValue(file, "__proto__", "region")).toBe("eu-west-1");
+  });
+
+  it("does not find profiles, sessions or services that only Object.prototype has", () => {
+    const file = ConfigFile.fromText(lines("[profile a]", "sso_session = valueOf", "services = isPrototypeOf", "include_profile = toString"), FILE);
+    const { loader, logs } = setup(lines("[profile a]", "sso_session = valueOf", "services = isPrototypeOf", "include_profile = toString"), { active: "a" });
+    const c = loader.getProfileConfig("a");
+    expect(c.ssoStartUrl).toBeUndefined();
+    expect(logs).toContain("[sso-session] 'valueOf' missing in config file");
+    expect(logs).toContain("Profile 'toString' missing in config file");
+    expect(serviceEndpoint(file, "a", "sts", {})).toBeUndefined();
+  });
+});
+
 describe("ConfigFile", () => {
   it("lists profiles in file order, [profile default] as default", () => {
     const file = ConfigFile.fromText(
@@ -74,6 +125,14 @@ describe("ConfigFile", () => {
       "default",
       "a",
     ]);
+  });
+
+  it("names the unquoted header aws-vault would have read for a profile with a space", () => {
+    const file = ConfigFile.fromText(lines("[profile a b]", "region = r", '[profile "c d"]'), FILE);
+    expect(file.unreadProfileHeader("a b")).toBe("profile a b");
+    expect(file.unreadProfileHeader("c d")).toBeUndefined();
+    expect(file.hasProfile("a b")).toBe(false);
+    expect(file.hasProfile("c d")).toBe(true);
   });
 
   it("lists default once when both [default] and [profile default] exist", () => {
@@ -298,11 +357,23 @@ describe("ConfigLoader env vars", () => {
     ).toBe(3 * H);
   });
 
-  it("rejects a malformed AWS_SESSION_TAGS with a ConfigError", () => {
-    const err = configError(() => resolve("", "p", { env: { AWS_SESSION_TAGS: "a=1,b" } }));
-    expect(err.message).toBe(`Failed to parse AWS_SESSION_TAGS environment variable: ${TAGS_MESSAGE}`);
+  it("rejects a malformed AWS_SESSION_TAGS for a role profile, naming it", () => {
+    const role = lines("[profile p]", "role_arn = arn:aws:iam::1:role/r");
+    const err = configError(() => resolve(role, "p", { env: { AWS_SESSION_TAGS: "a=1,b" } }));
+    expect(err.message).toBe(`Failed to parse AWS_SESSION_TAGS environment variable for profile 'p': ${TAGS_MESSAGE}`);
     // Not parsed for other hops.
-    expect(() => resolve("", "p", { env: { AWS_SESSION_TAGS: "a=1,b" }, active: "other" })).not.toThrow();
+    expect(() => resolve(role, "p", { env: { AWS_SESSION_TAGS: "a=1,b" }, active: "other" })).not.toThrow();
+  });
+
+  it("ignores a malformed AWS_SESSION_TAGS where no role is assumed, saying so under --debug", () => {
+    const { loader, logs } = setup("", { env: { AWS_SESSION_TAGS: "a=1,b" }, active: "p" });
+    expect(loader.getProfileConfig("p").sessionTags).toBeUndefined();
+    expect(logs).toContain("Ignoring invalid AWS_SESSION_TAGS in profile 'p': it has no role_arn");
+  });
+
+  it("does not fall back to the file's session_tags when AWS_SESSION_TAGS is malformed", () => {
+    const text = lines("[profile p]", "role_arn = arn:aws:iam::1:role/r", "session_tags = f=1");
+    expect(() => resolve(text, "p", { env: { AWS_SESSION_TAGS: "bad" } })).toThrow(/AWS_SESSION_TAGS/);
   });
 
   it("lets env session tags beat the file", () => {
@@ -674,10 +745,38 @@ describe("session tags", () => {
     expect(resolve(lines("[profile p]", `session_tags = ${text}`), "p").sessionTags).toEqual(tags);
   });
 
-  it.each(["a", "a=1,", "a=1,,b=2", ",a=1", "a=1,b", "=1", " = 1"])("rejects %j", (text) => {
+  it.each(["a", "a=1,", "a=1,,b=2", ",a=1", "a=1,b", "=1", " = 1", "=", "==1"])("rejects %j in a role profile, naming it", (text) => {
     expect(() => parseSessionTags(text)).toThrow(TAGS_MESSAGE);
-    const err = configError(() => resolve(lines("[profile p]", `session_tags = ${text}`), "p"));
-    expect(err.message).toBe(`Failed to parse session_tags profile setting: ${TAGS_MESSAGE}`);
+    const err = configError(() =>
+      resolve(lines("[profile p]", "role_arn = arn:aws:iam::1:role/r", `session_tags = ${text}`), "p"),
+    );
+    expect(err.message).toBe(`Failed to parse session_tags profile setting in profile 'p' (${FILE}): ${TAGS_MESSAGE}`);
+  });
+
+  it.each(["=1", "a", "a=1,"])("ignores %j in a profile that assumes no role", (text) => {
+    const { loader, logs } = setup(lines("[profile p]", `session_tags = ${text}`), { active: "p" });
+    expect(loader.getProfileConfig("p").sessionTags).toBeUndefined();
+    expect(logs).toContain("Ignoring invalid session_tags in profile 'p': it has no role_arn");
+  });
+
+  it("validates tags inherited from [default] only in the profiles that assume a role", () => {
+    const text = lines("[default]", "session_tags = =1", "[profile plain]", "[profile role]", "role_arn = arn:aws:iam::1:role/r");
+    expect(resolve(text, "plain").sessionTags).toBeUndefined();
+    expect(configError(() => resolve(text, "role")).message).toMatch(/^Failed to parse session_tags profile setting in profile 'role' /);
+  });
+
+  it("validates a source profile's tags only if that hop assumes a role", () => {
+    const text = lines(
+      "[profile keys]",
+      "session_tags = =1",
+      "[profile role]",
+      "source_profile = keys",
+      "role_arn = arn:aws:iam::1:role/r",
+      "session_tags = a=1",
+    );
+    const c = resolve(text, "role");
+    expect(c.sessionTags).toEqual({ a: "1" });
+    expect(c.sourceProfile?.sessionTags).toBeUndefined();
   });
 
   it("inherits session tags from [default] only when the profile has none", () => {
@@ -693,9 +792,11 @@ describe("session tags", () => {
   });
 
   it("keeps __proto__ tags as plain data", () => {
+    // On a `{}` map, `tags["__proto__"] = "x"` would be dropped silently (a string cannot be a prototype).
     const tags = parseSessionTags("__proto__=x,constructor=y");
     expect(Object.keys(tags)).toEqual(["__proto__", "constructor"]);
-    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(tags["__proto__"]).toBe("x");
+    expect(Object.getPrototypeOf(tags)).toBeNull();
   });
 });
 
@@ -781,7 +882,7 @@ describe("parser + loader property", () => {
   const lineArb = fc.oneof(
     headerArb,
     fc.tuple(fc.constantFrom(...keys), valueArb).map(([k, v]) => `${k} = ${v}`),
-    fc.constantFrom("sts =", "  endpoint_url = http://x", "  garbage", "# comment"),
+    fc.constantFrom("sts =", "__proto__ =", "  endpoint_url = http://x", "  garbage", "# comment"),
     fc.string({ maxLength: 20 }),
   );
 
@@ -845,7 +946,8 @@ describe("parser + loader property", () => {
     );
   });
 
-  it("random mutations of a valid config never throw anything but ConfigError", () => {
+  it("random mutations of a valid config never throw anything but ConfigError, nor touch Object.prototype", () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
     fc.assert(
       fc.property(fc.array(mutationArb, { minLength: 1, maxLength: 8 }), envArb, (mutations, env) => {
         const ls = [...valid];
@@ -859,6 +961,6 @@ describe("parser + loader property", () => {
       }),
       { numRuns: 300 },
     );
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
   });
 });

@@ -121,7 +121,7 @@ describe("appendProfileSection", () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
-  it.each(["", " lead", "trail ", "new\nline", "cr\rhere", "tab\there", "__proto__", "constructor"])(
+  it.each(["", " lead", "trail ", "new\nline", "cr\rhere", "tab\there"])(
     "rejects the profile name %j",
     async (name) => {
       const path = await configWith("");
@@ -130,16 +130,23 @@ describe("appendProfileSection", () => {
     },
   );
 
-  it("round-trips unusual but valid names", async () => {
+  const UNUSUAL = ["a]b", "with space", "ünïcode", "prod/admin", "x#y", "o'neil", 'say "hi"', "back\\slash", "__proto__", "constructor", "prototype"];
+
+  it("round-trips unusual but valid names, and appends each only once", async () => {
     const path = await configWith("");
-    for (const name of ["a]b", "with space", "ünïcode", "prod/admin", "x#y"]) await appendProfileSection(path, name);
-    expect(ConfigFile.fromText(await readFile(path, "utf8"), path).profileNames()).toEqual([
-      "a]b",
-      "with space",
-      "ünïcode",
-      "prod/admin",
-      "x#y",
-    ]);
+    for (const name of UNUSUAL) expect(await appendProfileSection(path, name)).toBe(true);
+    for (const name of UNUSUAL) expect(await appendProfileSection(path, name)).toBe(false);
+    expect(ConfigFile.fromText(await readFile(path, "utf8"), path).profileNames()).toEqual(UNUSUAL);
+  });
+
+  it.each([
+    ["plain", "[profile plain]"],
+    ["with space", '[profile "with space"]'],
+    ["o'neil", `[profile "o'neil"]`],
+    ['say "hi"', '[profile "say \\"hi\\""]'],
+    ["back\\slash", '[profile "back\\\\slash"]'],
+  ])("quotes %j only where the AWS CLI would split it", (name, header) => {
+    expect(profileSectionHeader(name)).toBe(header);
   });
 
   it("appends once under concurrent calls in one process", async () => {

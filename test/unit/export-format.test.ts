@@ -83,6 +83,15 @@ describe("list", () => {
     expect(label(3600_000)).toBe("sts.AssumeRole:1h0m0s");
     expect(label(-182_000)).toBe("sts.AssumeRole:-3m2s");
   });
+
+  it("saturates like Go's time.Until past ~292 years (aws-vault prints 2562047h47m16s), never failing", () => {
+    const now = new Date("2026-11-22T10:00:00Z");
+    const at = (expiration: Date) => sessionLabel({ type: "sts.AssumeRole", profileName: "p", mfaSerial: "", expiration }, now);
+    expect(at(new Date(8.64e15))).toBe("sts.AssumeRole:2562047h47m16s");
+    expect(at(new Date(now.getTime() + 9_223_372_036_000))).toBe("sts.AssumeRole:2562047h47m16s");
+    expect(at(new Date(now.getTime() + 9_223_372_035_000))).toBe("sts.AssumeRole:2562047h47m15s");
+    expect(at(new Date(-8.64e15))).toBe("sts.AssumeRole:-2562047h47m16s");
+  });
 });
 
 describe("child environment", () => {

@@ -10,7 +10,11 @@ import { FileKeyring } from "../../src/keyring/file.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { CredentialStore } from "../../src/vault/credential-store.ts";
 
-const VECTORS = join(import.meta.dirname, "../../../shared/vectors/file-keyring-aws-vault-v7.2.0/keys");
+// AWS_VAULT_TEST_VECTORS: set by vitest.mutation.config.ts, whose Stryker sandbox is not beside shared/.
+const VECTORS = join(
+  process.env.AWS_VAULT_TEST_VECTORS ?? join(import.meta.dirname, "../../../shared/vectors"),
+  "file-keyring-aws-vault-v7.2.0/keys",
+);
 const PASSPHRASE = "correct horse battery staple";
 
 const EXPECTED: Array<[file: string, profile: string, id: string, secret: string]> = [
@@ -166,7 +170,7 @@ sys.stdout.write(r.plaintext.decode())
     writeFileSync(join(dir, "demo"), damaged.join("."), { mode: 0o600 });
     const kr = keyring(dir);
     await expect(kr.get("garbage")).rejects.toThrow(new RegExp(`${join(dir, "garbage")}: not a valid aws-vault keyring item`));
-    await expect(kr.get("demo")).rejects.toThrow(/demo: the file is damaged/);
+    await expect(kr.get("demo")).rejects.toThrow(/^item "demo" in the file keyring is damaged: .*demo: the content fails its integrity check$/);
     await expect(kr.get("demo")).rejects.toBeInstanceOf(KeyringError);
     expect((await new CredentialStore(kr).get("default")).accessKeyId).toBe("AKIAVECTOR0000000006");
     await new CredentialStore(kr).set("fresh", { accessKeyId: "AKIAFRESH", secretAccessKey: new Secret("z") });

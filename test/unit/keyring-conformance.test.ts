@@ -35,6 +35,8 @@ interface Backend {
   skip?: string;
   /** Label and description survive a round trip (backends that store the item JSON). */
   keepsLabels: boolean;
+  /** getMetadata reports when the item was written (the session cache uses it as the issue time). */
+  hasModificationTime: boolean;
   setup(): Promise<Subject>;
 }
 
@@ -64,6 +66,7 @@ const BACKENDS: Backend[] = [
   {
     name: "memory",
     keepsLabels: true,
+    hasModificationTime: true,
     async setup() {
       return { keyring: new MemoryKeyring(), teardown: async () => undefined };
     },
@@ -71,6 +74,7 @@ const BACKENDS: Backend[] = [
   {
     name: "file",
     keepsLabels: true,
+    hasModificationTime: true,
     async setup() {
       const dir = mkdtempSync(join(tmpdir(), "awsv-conf-file-"));
       const keyring = new FileKeyring({
@@ -87,6 +91,7 @@ const BACKENDS: Backend[] = [
     name: "secret-service (gnome-keyring on a private D-Bus)",
     skip: missing("dbus-daemon", "gnome-keyring-daemon"),
     keepsLabels: true,
+    hasModificationTime: true,
     async setup() {
       const daemon = await startSecretService();
       const keyring = new SecretServiceKeyring({ env: daemon.env, collection: "awsvault" });
@@ -104,6 +109,7 @@ const BACKENDS: Backend[] = [
     name: "pass (pass + gpg with a fresh key)",
     skip: missing("pass", "gpg"),
     keepsLabels: true,
+    hasModificationTime: true,
     async setup() {
       const store = await startPassStore();
       const keyring = new PassKeyring({ dir: store.dir, env: store.env, spawn: spawner, prefix: "aws-vault" });
@@ -115,6 +121,7 @@ const BACKENDS: Backend[] = [
     name: "keyctl (kernel user keyring)",
     skip: keyctlSkip,
     keepsLabels: false,
+    hasModificationTime: false,
     async setup() {
       const ringName = `aws-vault-test-${randomBytes(4).toString("hex")}`;
       const keyring = new KeyctlKeyring({ env: process.env, spawn: spawner, ringName });
@@ -133,6 +140,7 @@ const BACKENDS: Backend[] = [
     name: "kwallet (stand-in kwalletd on a private D-Bus)",
     skip: missing("dbus-daemon", "gnome-keyring-daemon"),
     keepsLabels: true,
+    hasModificationTime: false,
     async setup() {
       const daemon = await startSecretService();
       await serveFakeKWallet(await daemon.connect());
@@ -150,6 +158,7 @@ const BACKENDS: Backend[] = [
   {
     name: "wincred (in-memory credential store with the 2,560-byte limit)",
     keepsLabels: false,
+    hasModificationTime: false,
     async setup() {
       return { keyring: new WinCredKeyring({ store: memoryWinCredStore() }), teardown: async () => undefined };
     },
@@ -187,6 +196,7 @@ for (const backend of BACKENDS) {
     afterAll(async () => subject?.teardown());
 
     it("set, get, getMetadata, keys and remove one item", async () => {
+      const setAt = Date.now();
       await k.set(item("alpha", '{"AccessKeyID":"AKIAALPHA","SecretAccessKey":"s1"}'));
       const got = await k.get("alpha");
       expect(got.key).toBe("alpha");
@@ -194,9 +204,20 @@ for (const backend of BACKENDS) {
       if (backend.keepsLabels) {
         expect(got.label).toBe("aws-vault (alpha)");
         expect(got.keychainNotTrustApplication).toBe(true);
+      } else {
+        // Only the data is stored: the item comes back with empty labels, never someone else's.
+        expect([got.label, got.description, got.keychainNotTrustApplication]).toEqual(["", "", false]);
       }
       const meta = await k.getMetadata("alpha");
-      if (meta.modificationTime !== undefined) expect(meta.modificationTime).toBeInstanceOf(Date);
+      if (backend.hasModificationTime) {
+        // Written during this test; secret-service stores whole seconds, file systems may round too.
+        expect(meta.modificationTime).toBeInstanceOf(Date);
+        const t = meta.modificationTime?.getTime() ?? NaN;
+        expect(t).toBeGreaterThanOrEqual(setAt - 2_000);
+        expect(t).toBeLessThanOrEqual(Date.now() + 2_000);
+      } else {
+        expect(meta.modificationTime).toBeUndefined();
+      }
       expect(await k.keys()).toContain("alpha");
       await k.remove("alpha");
       expect(await k.keys()).not.toContain("alpha");
@@ -214,7 +235,7 @@ for (const backend of BACKENDS) {
       await k.set(item("over", "second", "aws-vault (over) v2", "aws-vault session"));
       const got = await k.get("over");
       expect(dec(got.data)).toBe("second");
-      if (backend.keepsLabels) expect([got.label, got.description]).toEqual(["aws-vault (over) v2", "aws-vault session"]);
+      expect([got.label, got.description]).toEqual(backend.keepsLabels ? ["aws-vault (over) v2", "aws-vault session"] : ["", ""]);
       expect((await k.keys()).filter((x) => x === "over")).toHaveLength(1);
       await k.remove("over");
     });

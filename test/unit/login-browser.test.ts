@@ -1,9 +1,11 @@
 // Opening the login URL: $BROWSER (xdg conventions) or the platform opener, never a shell, and
 // failures that do not contain the URL.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.ts";
 import { browserCommands, openBrowser, splitCommandLine } from "../../src/util/browser.ts";
-import { FakeBinDir, fakeRuntime } from "../support/fake-runtime.ts";
+import { FakeBinDir, fakeRuntime, shQuote } from "../support/fake-runtime.ts";
 
 const URL_WITH_TOKEN = "https://signin.example/federation?Action=login&Issuer=aws-vault&SigninToken=s3cr3t%2Btoken";
 
@@ -60,13 +62,25 @@ describe("openBrowser", () => {
     expect(bin.argv("xdg-open")).toEqual([URL_WITH_TOKEN]);
   });
 
-  it("leaves a browser that keeps running alone", async () => {
+  it("returns while the browser keeps running, and leaves it running", async () => {
     const bin = binDir();
-    const slow = bin.tool("slow", { script: "sleep 2" });
+    const pidFile = join(bin.dir, "browser.pid");
+    // Runs for far longer than settleMs: had openBrowser waited for it (or killed it), it would be gone.
+    const slow = bin.tool("slow", { script: `echo $$ > ${shQuote(pidFile)}; exec sleep 30` });
     const rt = fakeRuntime({ env: { PATH: bin.PATH, BROWSER: slow } });
-    const t0 = Date.now();
     await openBrowser(rt, URL_WITH_TOKEN, { settleMs: 200 });
-    expect(Date.now() - t0).toBeLessThan(3000);
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    try {
+      // A running process, not a zombie or a reaped one (field 3 of /proc/PID/stat is the state).
+      const state = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];
+      expect(state).toMatch(/^[RS]$/);
+    } finally {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone: the assertion above has failed
+      }
+    }
   });
 
   it("reports a failure without the URL or the token", async () => {

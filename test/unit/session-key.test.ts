@@ -44,6 +44,32 @@ describe("session keys", () => {
     expect(parseSessionKey("session,c2Vzc2lvbg,,1572281751")).toBeUndefined();
   });
 
+  it("is a session key only when every field decodes as aws-vault's parser requires", () => {
+    // Go's RawURLEncoding: "b" (one odd character), padding and "!" do not decode; CR/LF are skipped.
+    for (const key of [
+      "a,b,,1",
+      "a,YQ==,,1",
+      "a,YQ,b,1",
+      "a,Y!,,1",
+      "a,YQ,,9223372036854775808",
+      "a,YQ,,99999999999999999999",
+    ]) {
+      expect(parseSessionKey(key), key).toBeUndefined();
+      expect(isSessionKey(key), key).toBe(false);
+      expect(isCredentialKey(key), key).toBe(true);
+    }
+    expect(parseSessionKey("a,YQ,,9223372036854775807")).toEqual({ type: "a", profileName: "a", mfaSerial: "", expiration: new Date(8.64e15) });
+    expect(parseSessionKey("a,Y\nQ,,1")).toEqual({ type: "a", profileName: "a", mfaSerial: "", expiration: new Date(1000) });
+    expect(parseSessionKey("a,YWI,YWJj,0001")).toEqual({ type: "a", profileName: "ab", mfaSerial: "abc", expiration: new Date(1000) });
+  });
+
+  it("clamps an expiry past what a Date holds to the latest Date", () => {
+    expect(parseSessionKey("t,YQ,,8640000000000")?.expiration).toEqual(new Date(8.64e15));
+    expect(parseSessionKey("t,YQ,,8640000000001")?.expiration).toEqual(new Date(8.64e15));
+    expect(parseSessionKey("t,YQ,,8639999999999")?.expiration).toEqual(new Date(8639999999999000));
+    expect(parseSessionKey("t,YQ,,9999999999999")?.expiration.getTime()).toBe(8.64e15);
+  });
+
   it("treats profile names as credentials unless they are session or oidc keys", () => {
     for (const name of ["default", "prod/admin", "with space", "a,b"]) expect(isCredentialKey(name)).toBe(true);
     const oidc = formatOidcKey("https://x.awsapps.com/start");

@@ -1,6 +1,14 @@
-// A hardened parser for ~/.aws/config (go-ini semantics as aws-vault configures them: case-sensitive
-// sections, case-insensitive keys, nested values, `#`/`;` comments, inline comments only after
-// whitespace). All maps are null-prototype; `__proto__`-style names are rejected.
+// A hardened parser for ~/.aws/config. It follows aws-vault (go-ini as aws-vault configures it:
+// case-sensitive sections, case-insensitive keys, nested values, `#`/`;` comments, inline comments
+// only after whitespace), except where go-ini and the AWS CLI (botocore's configloader over
+// Python's RawConfigParser) disagree: there it follows the AWS CLI, since users share the file with
+// it. Each such case is listed in docs/compatibility.md and tested in test/unit/config-ini.test.ts:
+// - section headers are classified as botocore's build_profile_map does: `[default]` exactly, or a
+//   header starting with `profile`/`sso-session`/`services` split like a shell line (shlex) into
+//   exactly two words; whitespace inside the brackets is not trimmed (`[ default]` is not default);
+// - no `[a.b]` inheritance from `[a]`, no `%(key)s` interpolation, no backquoted or triple-quoted
+//   values, no backslash line joins, no quoted key names: all of these are literal text.
+// Any name is an ordinary name (`__proto__`, `constructor`): every map is null-prototype.
 
 import { ConfigError } from "../../errors.ts";
 import { redact } from "../../util/redact.ts";
@@ -15,7 +23,10 @@ export interface IniSection {
   readonly line: number;
   /** Lower-cased key → trimmed value. A key with nested values has the value "". */
   readonly values: Readonly<Record<string, string>>;
-  /** Lower-cased key → its nested `k = v` lines (e.g. `sts =\n  endpoint_url = …`). */
+  /**
+   * Lower-cased key → its nested `k = v` lines (e.g. `sts =\n  endpoint_url = …`). Other indented
+   * lines under an empty value are nested text and are not kept.
+   */
   readonly nested: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
@@ -35,17 +46,64 @@ interface MutableSection {
   nested: Record<string, Record<string, string>>;
 }
 
-const FORBIDDEN_NAMES: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 const SNIPPET_MAX = 40;
 
+/** botocore tests these prefixes in this order with `startswith`. */
 const SECTION_PREFIXES: ReadonlyArray<[string, IniSectionKind]> = [
-  ["profile ", "profile"],
-  ["sso-session ", "sso-session"],
-  ["services ", "services"],
+  ["profile", "profile"],
+  ["sso-session", "sso-session"],
+  ["services", "services"],
 ];
 
-export function isForbiddenName(name: string): boolean {
-  return FORBIDDEN_NAMES.has(name);
+const SHELL_SPACE = new Set([" ", "\t", "\r", "\n"]);
+
+/**
+ * Splits a line into words as Python's `shlex.split` does (POSIX mode): whitespace separates words,
+ * `'…'` is literal, `"…"` honours `\\` and `\"`, a backslash outside quotes escapes the next
+ * character. Returns undefined where shlex raises (an unclosed quote, a trailing backslash).
+ */
+export function shellSplit(text: string): string[] | undefined {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (SHELL_SPACE.has(c)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else if (c === "'") {
+      const close = text.indexOf("'", i + 1);
+      if (close < 0) return undefined;
+      word += text.slice(i + 1, close);
+      inWord = true;
+      i = close;
+    } else if (c === '"') {
+      inWord = true;
+      for (i++; ; i++) {
+        if (i >= text.length) return undefined;
+        const d = text[i] as string;
+        if (d === '"') break;
+        if (d === "\\" && (text[i + 1] === '"' || text[i + 1] === "\\")) word += text[++i];
+        else word += d;
+      }
+    } else if (c === "\\") {
+      if (i + 1 >= text.length) return undefined;
+      word += text[++i];
+      inWord = true;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** True if `[kind name]` reads back as exactly that name without quoting. */
+export function isPlainSectionName(name: string): boolean {
+  const words = shellSplit(name);
+  return words !== undefined && words.length === 1 && words[0] === name;
 }
 
 function snippet(text: string): string {
@@ -54,12 +112,13 @@ function snippet(text: string): string {
   return JSON.stringify(short);
 }
 
+/** botocore's build_profile_map/_parse_section: the header text between the brackets, untrimmed. */
 function classifyHeader(header: string): { kind: IniSectionKind; name: string } | undefined {
   if (header === "default") return { kind: "default", name: "default" };
   for (const [prefix, kind] of SECTION_PREFIXES) {
     if (header.startsWith(prefix)) {
-      const name = header.slice(prefix.length).trim();
-      return name === "" ? undefined : { kind, name };
+      const words = shellSplit(header);
+      return words !== undefined && words.length === 2 ? { kind, name: words[1] as string } : undefined;
     }
   }
   return undefined;
@@ -69,7 +128,10 @@ function isCommentStart(c: string | undefined): boolean {
   return c === "#" || c === ";";
 }
 
-/** Trims, strips an inline comment (`#`/`;` after whitespace) and one pair of surrounding quotes. */
+/**
+ * Trims, strips an inline comment (`#`/`;` after whitespace) and one pair of surrounding `"` or `'`
+ * when that quote appears nowhere else in the value (go-ini's rule; `"""v"""` stays as written).
+ */
 function cleanValue(raw: string): string {
   let v = raw.trim();
   for (let i = 1; i < v.length; i++) {
@@ -78,7 +140,8 @@ function cleanValue(raw: string): string {
       break;
     }
   }
-  if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) v = v.slice(1, -1);
+  const q = v[0];
+  if (v.length >= 2 && (q === '"' || q === "'") && v.indexOf(q, 1) === v.length - 1) v = v.slice(1, -1);
   return v;
 }
 
@@ -114,13 +177,11 @@ export function parseIni(text: string, fileName: string): IniDocument {
     const trimmed = raw.trim();
     if (trimmed === "" || isCommentStart(trimmed[0])) continue;
 
-    if (nestedKey !== undefined && (raw[0] === " " || raw[0] === "\t") && trimmed[0] !== "[") {
+    if (nestedKey !== undefined && (raw[0] === " " || raw[0] === "\t")) {
+      // An indented line under a key with an empty value is nested text, whatever it looks like
+      // (`  bare`, `  [profile b]`): as go-ini nests it. Only `k = v` lines become nested values.
       const kv = splitKeyValue(trimmed);
-      if (kv === undefined || kv.key === "") {
-        throw fail(lineNo, `expected a nested "key = value" under "${nestedKey}", got ${snippet(trimmed)}`);
-      }
-      if (isForbiddenName(kv.key)) throw fail(lineNo, `invalid key name ${snippet(kv.key)}`);
-      if (current !== undefined) {
+      if (kv !== undefined && kv.key !== "" && current !== undefined) {
         let block = current.nested[nestedKey];
         if (block === undefined) {
           block = Object.create(null) as Record<string, string>;
@@ -135,7 +196,7 @@ export function parseIni(text: string, fileName: string): IniDocument {
     if (trimmed[0] === "[") {
       const close = trimmed.lastIndexOf("]");
       if (close < 0) throw fail(lineNo, `unterminated section header ${snippet(trimmed)}`);
-      const header = trimmed.slice(1, close).trim();
+      const header = trimmed.slice(1, close);
       if (header === "") throw fail(lineNo, "empty section name");
       const kind = classifyHeader(header);
       if (kind === undefined) {
@@ -143,7 +204,6 @@ export function parseIni(text: string, fileName: string): IniDocument {
         current = undefined;
         continue;
       }
-      if (isForbiddenName(kind.name)) throw fail(lineNo, `invalid section name ${snippet(kind.name)}`);
       const headerKey = `${kind.kind} ${kind.name}`;
       let section = byHeader.get(headerKey);
       if (section === undefined) {
@@ -164,7 +224,6 @@ export function parseIni(text: string, fileName: string): IniDocument {
     const kv = splitKeyValue(trimmed);
     if (kv === undefined) throw fail(lineNo, `expected "key = value" or "[section]", got ${snippet(trimmed)}`);
     if (kv.key === "") throw fail(lineNo, 'missing key name before "="');
-    if (isForbiddenName(kv.key)) throw fail(lineNo, `invalid key name ${snippet(kv.key)}`);
     if (current !== undefined) {
       current.values[kv.key] = kv.value;
       delete current.nested[kv.key];

@@ -170,6 +170,14 @@ export class ConfigFile {
     return this.profileSection(name) !== undefined;
   }
 
+  /**
+   * The ignored header that aws-vault v7 would have read as profile `name` (`[profile a b]`: a name
+   * with spaces, unquoted), for a hint when that profile is not found.
+   */
+  unreadProfileHeader(name: string): string | undefined {
+    return this.document.ignoredSections.find((h) => h === `profile ${name}`);
+  }
+
   /** Headers of sections that are not profiles, sso-sessions or services. */
   ignoredSections(): readonly string[] {
     return this.document.ignoredSections;
@@ -302,6 +310,12 @@ const TTL_ENV: ReadonlyArray<[string, DurationField]> = [
   ["AWS_FEDERATION_TOKEN_TTL", "getFederationTokenDuration"],
 ];
 
+/** The session tags text that won (env beats the file), parsed once the profile is resolved. */
+interface TagsSource {
+  text?: string;
+  origin?: "session_tags" | "AWS_SESSION_TAGS";
+}
+
 function isUnset(value: string | number | undefined): boolean {
   return value === undefined || value === "" || value === 0;
 }
@@ -345,11 +359,36 @@ export class ConfigLoader {
 
   #resolveOne(name: string): ProfileConfig {
     const config: ProfileConfig = { profileName: name };
+    const tags: TagsSource = {};
     this.#populateFromBase(config);
-    this.#populateFromEnv(config);
-    this.#populateFromConfigFile(config);
+    this.#populateFromEnv(config, tags);
+    this.#populateFromConfigFile(config, tags);
     populateFromDefaults(config);
+    this.#applySessionTags(config, tags);
     return config;
+  }
+
+  /**
+   * Session tags are sent only with AssumeRole, so malformed tags fail only a profile with a
+   * role_arn (before any call, naming the profile); elsewhere they are ignored, with a debug line.
+   */
+  #applySessionTags(config: ProfileConfig, tags: TagsSource): void {
+    if (tags.text === undefined) return;
+    let parsed: Record<string, string>;
+    try {
+      parsed = parseSessionTags(tags.text);
+    } catch (e) {
+      if (!config.roleArn) {
+        this.#log(`Ignoring invalid ${tags.origin} in profile '${config.profileName}': it has no role_arn`);
+        return;
+      }
+      const where =
+        tags.origin === "session_tags"
+          ? `Failed to parse session_tags profile setting in profile '${config.profileName}' (${this.file.path})`
+          : `Failed to parse AWS_SESSION_TAGS environment variable for profile '${config.profileName}'`;
+      throw new ConfigError(`${where}: ${SESSION_TAGS_FORMAT}`, { cause: e });
+    }
+    config.sessionTags = parsed;
   }
 
   #populateFromBase(config: ProfileConfig): void {
@@ -374,7 +413,7 @@ export class ConfigLoader {
     return value === undefined || value === "" ? undefined : value;
   }
 
-  #populateFromEnv(config: ProfileConfig): void {
+  #populateFromEnv(config: ProfileConfig, tags: TagsSource): void {
     const fillFromEnv = (envName: string, field: StringField): void => {
       const value = this.#envValue(envName);
       if (value !== undefined && isUnset(config[field])) {
@@ -403,14 +442,9 @@ export class ConfigLoader {
     fillFromEnv("AWS_ROLE_ARN", "roleArn");
     fillFromEnv("AWS_ROLE_SESSION_NAME", "roleSessionName");
     const sessionTags = this.#envValue("AWS_SESSION_TAGS");
-    if (sessionTags !== undefined && config.sessionTags === undefined) {
-      try {
-        config.sessionTags = parseSessionTags(sessionTags);
-      } catch (e) {
-        throw new ConfigError(`Failed to parse AWS_SESSION_TAGS environment variable: ${SESSION_TAGS_FORMAT}`, {
-          cause: e,
-        });
-      }
+    if (sessionTags !== undefined && tags.text === undefined) {
+      tags.text = sessionTags;
+      tags.origin = "AWS_SESSION_TAGS";
     }
     const transitive = this.#envValue("AWS_TRANSITIVE_TAGS");
     if (transitive !== undefined && config.transitiveSessionTags === undefined) {
@@ -421,7 +455,7 @@ export class ConfigLoader {
   }
 
   /** Walks the section, its include_profile chain and [default], filling only unset fields. */
-  #populateFromConfigFile(config: ProfileConfig): void {
+  #populateFromConfigFile(config: ProfileConfig, tags: TagsSource): void {
     const visited = new Set<string>();
     let name: string | undefined = config.profileName;
     while (name !== undefined) {
@@ -430,14 +464,14 @@ export class ConfigLoader {
       const section = this.file.profileSection(name);
       if (section === undefined) this.#log(`Profile '${name}' missing in config file`);
       const values = section ?? EMPTY_VALUES;
-      this.#applySection(config, values);
+      this.#applySection(config, values, tags);
       name = nextInChain(name, values);
     }
     // The "parent" style: [profile root] source_profile=root, included by its children.
     if (config.sourceProfileName === config.profileName) config.sourceProfileName = undefined;
   }
 
-  #applySection(config: ProfileConfig, values: Readonly<Record<string, string>>): void {
+  #applySection(config: ProfileConfig, values: Readonly<Record<string, string>>, tags: TagsSource): void {
     for (const [key, field] of STRING_KEYS) {
       const value = values[key];
       if (value && isUnset(config[field])) config[field] = value;
@@ -468,12 +502,9 @@ export class ConfigLoader {
     }
 
     const sessionTags = values["session_tags"];
-    if (sessionTags && config.sessionTags === undefined) {
-      try {
-        config.sessionTags = parseSessionTags(sessionTags);
-      } catch (e) {
-        throw new ConfigError(`Failed to parse session_tags profile setting: ${SESSION_TAGS_FORMAT}`, { cause: e });
-      }
+    if (sessionTags && tags.text === undefined) {
+      tags.text = sessionTags;
+      tags.origin = "session_tags";
     }
     const transitive = values["transitive_session_tags"];
     if (transitive && config.transitiveSessionTags === undefined) {

@@ -5,7 +5,7 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UsageError } from "../../errors.ts";
 import { withFileLock, type FileLockOptions } from "../../runtime/lock.ts";
-import { isForbiddenName, parseIni } from "./ini.ts";
+import { isPlainSectionName, parseIni } from "./ini.ts";
 import { DEFAULT_PROFILE } from "./loader.ts";
 
 function errorCode(e: unknown): string | undefined {
@@ -16,17 +16,21 @@ function errorCode(e: unknown): string | undefined {
   return undefined;
 }
 
-/** The header line for a profile: `[default]` or `[profile NAME]`. */
+/**
+ * The header line for a profile: `[default]` or `[profile NAME]`. A name that the AWS CLI would split
+ * (spaces, quotes, backslashes) is written `[profile "NAME"]`, which it and this parser read back
+ * as NAME.
+ */
 export function profileSectionHeader(name: string): string {
-  return name === DEFAULT_PROFILE ? "[default]" : `[profile ${name}]`;
+  if (name === DEFAULT_PROFILE) return "[default]";
+  return isPlainSectionName(name) ? `[profile ${name}]` : `[profile "${name.replace(/["\\]/g, "\\$&")}"]`;
 }
 
-function validateProfileName(name: string): void {
+export function validateProfileName(name: string): void {
   const invalid =
     name === "" ||
     name !== name.trim() ||
-    /[\u0000-\u001f\u007f]/.test(name) ||
-    isForbiddenName(name);
+    /[\u0000-\u001f\u007f]/.test(name);
   if (invalid) {
     throw new UsageError(`invalid profile name ${JSON.stringify(name)}`, {
       hints: ["profile names cannot be empty, start or end with spaces, or contain control characters"],
