@@ -29,6 +29,9 @@ await build({
   target: "node20",
   minify: true,
   legalComments: "none",
+  // Linked maps without sources: --debug stack traces name src/*.ts (runtime/source-map.ts).
+  sourcemap: "linked",
+  sourcesContent: false,
   external,
   banner: {
     js: 'import { createRequire as __awsVaultRequire } from "node:module"; const require = __awsVaultRequire(import.meta.url);',
@@ -39,10 +42,15 @@ await build({
   const entry = join(staging, "aws-vault.mjs");
   writeFileSync(entry, `#!/usr/bin/env node\n${readFileSync(entry, "utf8")}`);
   chmodSync(entry, 0o755);
+  // The shebang line shifts the generated code down by one line: so must the map.
+  const map = JSON.parse(readFileSync(`${entry}.map`, "utf8"));
+  map.mappings = `;${map.mappings}`;
+  writeFileSync(`${entry}.map`, JSON.stringify(map));
   mkdirSync(dist, { recursive: true });
   rmSync(join(dist, "chunks"), { recursive: true, force: true });
   renameSync(join(staging, "chunks"), join(dist, "chunks"));
   renameSync(entry, join(dist, "aws-vault.mjs"));
+  renameSync(`${entry}.map`, join(dist, "aws-vault.mjs.map"));
   rmSync(staging, { recursive: true, force: true });
 }
 
@@ -56,6 +64,7 @@ if (!nodeOnly) {
       "--compile",
       "--bytecode",
       "--minify",
+      "--sourcemap",
       ...external.flatMap((e) => ["--external", e]),
       join(root, "src/bin/aws-vault.ts"),
       "--outfile",
@@ -64,4 +73,6 @@ if (!nodeOnly) {
     { stdio: ["ignore", "ignore", "inherit"], cwd: root },
   );
   renameSync(join(dist, "aws-vault.staging"), join(dist, "aws-vault"));
+  // The map is embedded in the executable (Bun maps its own stack traces); drop the loose copy.
+  rmSync(join(dist, "aws-vault.staging.map"), { force: true });
 }

@@ -9,11 +9,13 @@ import {
   ListAccessKeysCommand,
 } from "@aws-sdk/client-iam";
 import { Secret } from "../util/secret.ts";
+import { addEndpointDiagnostics } from "./endpoint-diagnostics.ts";
 import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, IamApi } from "./types.ts";
 
 export function createIam(opts: ClientOptions): IamApi {
   const client = new IAMClient(clientConfig(opts));
+  addEndpointDiagnostics(client.middlewareStack);
   return {
     async getUser(p = {}) {
       const out = await client.send(new GetUserCommand(p.userName ? { UserName: p.userName } : {}));

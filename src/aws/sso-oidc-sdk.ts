@@ -9,6 +9,7 @@ import {
   StartDeviceAuthorizationCommand,
 } from "@aws-sdk/client-sso-oidc";
 import { Secret } from "../util/secret.ts";
+import { addEndpointDiagnostics } from "./endpoint-diagnostics.ts";
 import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, DeviceAuthorization, OidcClientRegistration, OidcToken, SsoOidcApi } from "./types.ts";
 import type { CreateTokenCommandOutput } from "@aws-sdk/client-sso-oidc";
@@ -34,6 +35,7 @@ function incomplete(call: string, field: string): Error {
 
 export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidcApi {
   const client = new SSOOIDCClient(clientConfig(opts));
+  addEndpointDiagnostics(client.middlewareStack);
   return {
     async registerClient({ clientName, clientType, scopes, grantTypes, redirectUris, issuerUrl }): Promise<OidcClientRegistration> {
       const out = await client.send(

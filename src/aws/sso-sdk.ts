@@ -4,6 +4,7 @@
 import { GetRoleCredentialsCommand, ListAccountRolesCommand, ListAccountsCommand, SSOClient } from "@aws-sdk/client-sso";
 import { Secret } from "../util/secret.ts";
 import type { Credentials } from "../vault/credentials.ts";
+import { addEndpointDiagnostics } from "./endpoint-diagnostics.ts";
 import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, SsoAccount, SsoApi } from "./types.ts";
 
@@ -12,6 +13,7 @@ const MAX_PAGES = 1000;
 
 export function createSso(opts: Omit<ClientOptions, "credentials">): SsoApi {
   const client = new SSOClient(clientConfig(opts));
+  addEndpointDiagnostics(client.middlewareStack);
   return {
     async getRoleCredentials({ accessToken, accountId, roleName }): Promise<Credentials> {
       const out = await client.send(

@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-sts";
 import { Secret } from "../util/secret.ts";
 import type { Credentials } from "../vault/credentials.ts";
+import { addEndpointDiagnostics } from "./endpoint-diagnostics.ts";
 import { clientConfig } from "./client-config.ts";
 import type { StsApi, ClientOptions } from "./types.ts";
 
@@ -25,6 +26,7 @@ function fromSts(c: StsCredentials | undefined): Credentials {
 
 export function createSts(opts: ClientOptions): StsApi {
   const client = new STSClient(clientConfig(opts));
+  addEndpointDiagnostics(client.middlewareStack);
   return {
     async getSessionToken({ durationSeconds, mfa }) {
       const out = await client.send(

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { UserError } from "../errors.ts";
+import { environmentError } from "../util/environment-error.ts";
+import { errorMessage, UserError } from "../errors.ts";
 import { promptLine, promptSecretLine } from "../prompt/terminal.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { goQuote } from "../util/go-format.ts";
@@ -39,9 +40,10 @@ async function readKeys(o: AddOptions, rt: Runtime): Promise<{ accessKeyId: stri
     if (!secret) throw new UserError("Missing value for AWS_SECRET_ACCESS_KEY");
     return { accessKeyId: id, secretAccessKey: new Secret(secret) };
   }
-  const accessKeyId = (await promptLine(rt, "Enter Access Key ID: ")).trim();
+  const withoutTerminal = "without a terminal, use --env with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set";
+  const accessKeyId = (await promptLine(rt, "Enter Access Key ID: ", { withoutTerminal })).trim();
   if (!accessKeyId) throw new UserError("no access key id entered; nothing was stored");
-  const secretAccessKey = new Secret((await promptSecretLine(rt, "Enter Secret Access Key: ")).reveal().trim());
+  const secretAccessKey = new Secret((await promptSecretLine(rt, "Enter Secret Access Key: ", { withoutTerminal })).reveal().trim());
   if (secretAccessKey.isEmpty()) throw new UserError("no secret access key entered; nothing was stored");
   return { accessKeyId, secretAccessKey };
 }
@@ -70,7 +72,16 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
 
   if (o.addConfig && !config.hasProfile(o.profile)) {
     rt.log.debug(`Adding profile ${o.profile} to config at ${s.options.configPath}`);
-    await appendProfileSection(s.options.configPath, o.profile);
+    try {
+      await appendProfileSection(s.options.configPath, o.profile);
+    } catch (e) {
+      // The key is stored; say so, so nobody types it in again, and say why the config is not.
+      const why = environmentError(e);
+      throw new UserError(
+        `the credentials were stored, but [profile ${o.profile}] could not be added to ${s.options.configPath}: ${why ? why.message : errorMessage(e)}`,
+        { hints: [...(why?.hints ?? []), "add the section yourself, or use --no-add-config"], cause: e },
+      );
+    }
   }
   return 0;
 }

@@ -29,6 +29,9 @@ export interface ExecServer {
  */
 export async function startExecServer(o: ExecOptions, s: Session, r: ResolvedCredentials): Promise<ExecServer> {
   const { rt } = s;
+  // The server holds credentials for as long as the child runs: no core file may hold them.
+  const hardened = rt.hardenLongRunning?.();
+  if (hardened) rt.log.debug(`core dumps: ${hardened.detail}`);
   const common = {
     provider: r.provider,
     now: () => rt.now(),

@@ -46,7 +46,12 @@ export interface GlobalOptions {
   configPath: string;
   /** Backends usable here, most preferred first (probed once per process). */
   availableBackends: string[];
+  /** Why `backend` was chosen, for --debug. */
+  backendReason?: string;
 }
+
+/** Every backend this program knows, for the --debug line on what was considered. */
+const ALL_BACKENDS = ["wincred", "keychain", "secret-service", "kwallet", "keyctl", "pass", "file"];
 
 /** Flag > environment variable > default, for every global flag. */
 export function resolveGlobalOptions(
@@ -59,6 +64,12 @@ export function resolveGlobalOptions(
   // keyctl is never the automatic default: the kernel keyring is emptied at reboot, and long-term keys
   // must not silently land there (aws-vault's keyctl default never worked, so nobody relies on it).
   const backend = pick(flags.backend, ENV.backend) ?? available.find((b) => b !== "keyctl") ?? "file";
+  const backendReason =
+    flags.backend !== undefined
+      ? "chosen with --backend"
+      : env[ENV.backend]
+        ? `chosen with ${ENV.backend}`
+        : "the first available one (keyctl is never the default)";
   const prompt = pick(flags.prompt, ENV.prompt);
   return {
     debug: Boolean(flags.debug),
@@ -72,6 +83,7 @@ export function resolveGlobalOptions(
     fileDir: expandTilde(pick(flags.fileDir, ENV.fileDir) ?? defaultFileDir(rt.homedir), rt.homedir),
     configPath: env[ENV.configFile] || join(rt.homedir, ".aws", "config"),
     availableBackends: available,
+    backendReason,
   };
 }
 
@@ -101,6 +113,11 @@ export class Session {
     if (!available.includes(options.backend) && !isBackendName(options.backend)) {
       throw new UsageError(`enum value must be one of ${available.join(",")}, got '${options.backend}'`);
     }
+    const unavailable = ALL_BACKENDS.filter((b) => !available.includes(b));
+    rt.log.debug(
+      `[keyring] using backend ${options.backend}: ${options.backendReason ?? "chosen"}; available here, in order of preference: ` +
+        `${available.join(", ")}${unavailable.length ? `; not available: ${unavailable.join(", ")}` : ""}`,
+    );
     const envPass = rt.env[ENV.filePassphrase];
     return openKeyring(
       {
@@ -109,9 +126,10 @@ export class Session {
         passphrase: {
           ...(envPass !== undefined ? { fromEnv: new Secret(envPass) } : {}),
           prompt: async (message, { confirm }) => {
-            const first = await promptSecretLine(rt, message, { trim: false });
+            const withoutTerminal = `without a terminal, set ${ENV.filePassphrase} (the file keyring's passphrase)`;
+            const first = await promptSecretLine(rt, message, { trim: false, withoutTerminal });
             if (confirm) {
-              const again = await promptSecretLine(rt, "Enter passphrase again to confirm: ", { trim: false });
+              const again = await promptSecretLine(rt, "Enter passphrase again to confirm: ", { trim: false, withoutTerminal });
               if (!first.equals(again)) throw new UserError("the passphrases do not match; nothing was stored");
             }
             return first;

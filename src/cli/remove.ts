@@ -42,7 +42,8 @@ export async function runRemove(o: RemoveOptions, s: Session): Promise<number> {
       hints: ["`aws-vault list --credentials` shows the stored credentials"],
     });
   }
-  if (!o.force && !(await confirm(rt, `Delete credentials for profile ${goQuote(o.profile)}? (y|N) `))) return 0;
+  const question = `Delete credentials for profile ${goQuote(o.profile)}? (y|N) `;
+  if (!o.force && !(await confirm(rt, question, { withoutTerminal: "without a terminal, confirm with -f (--force)" }))) return 0;
   await creds.remove(o.profile);
   rt.stdout.write("Deleted credentials.\n");
   // Unlike aws-vault v7, also drop the profile's cached sessions: removed keys should stop working here.

@@ -2,6 +2,7 @@
 import { CancelledError, ChildExitError, InternalError, UsageError, VaultError } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { redact } from "../util/redact.ts";
+import { environmentError } from "../util/environment-error.ts";
 
 /** An error raised while running a command carries the command name, as aws-vault prints it. */
 export class CommandFailure extends Error {
@@ -22,7 +23,7 @@ export function renderError(rt: Runtime, e: unknown): number {
   }
   if (err instanceof ChildExitError) return err.exitCode;
   const ve: VaultError =
-    err instanceof VaultError ? err : new InternalError(`bug: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    err instanceof VaultError ? err : environmentError(err) ?? new InternalError(`bug: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   const lines: string[] = [];
   if (ve instanceof UsageError) {
     lines.push(`aws-vault: error: ${ve.message}, try --help`);
@@ -31,12 +32,15 @@ export function renderError(rt: Runtime, e: unknown): number {
   } else {
     lines.push(`aws-vault: error: ${command ? `${command}: ` : ""}${ve.message}`);
   }
-  for (const hint of ve.hints) lines.push(`aws-vault: hint: ${hint}`);
+  // An error that names a file system failure of the machine but gives no fix gets the fix for its errno.
+  const hints = ve.hints.length > 0 || ve instanceof InternalError ? ve.hints : (environmentError(ve.cause)?.hints ?? []);
+  for (const hint of hints) lines.push(`aws-vault: hint: ${hint}`);
   if (ve instanceof InternalError) lines.push("aws-vault: hint: this is a bug; please report it with the output of --debug");
   if (rt.log.enabled) {
     let cause: unknown = ve instanceof InternalError ? err : ve.cause;
     while (cause) {
-      lines.push(`aws-vault: debug: caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`);
+      const text = cause instanceof Error ? (cause.stack ?? cause.message) : String(cause);
+      lines.push(`aws-vault: debug: caused by: ${rt.mapStackTrace ? rt.mapStackTrace(text) : text}`);
       cause = cause instanceof Error ? cause.cause : undefined;
     }
   }

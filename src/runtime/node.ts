@@ -8,6 +8,9 @@ import { StringDecoder } from "node:string_decoder";
 import { ReadStream } from "node:tty";
 import { CancelledError, UserError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
+import { withoutSecretVars } from "./secret-env.ts";
+import { hardenProcess } from "./harden.ts";
+import { mapStackTrace } from "./source-map.ts";
 import type {
   Child,
   DebugLogger,
@@ -28,11 +31,37 @@ function logStamp(d: Date): string {
   return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/**
+ * stdout or stderr with a count of writes not yet handed to the OS. Both runtimes write pipes
+ * asynchronously, and process.exit drops what is still queued (Bun after 64 KiB, Node after a
+ * few hundred): exitProcess waits for every write's callback first. Only a real write's callback
+ * means "flushed" (Bun calls an empty write's callback at once), so each write is counted.
+ */
+class TrackedOutput {
+  #pending = 0;
+  #idle: Array<() => void> = [];
+  constructor(readonly stream: NodeJS.WriteStream) {}
+  write(text: string): void {
+    if (text === "") return;
+    this.#pending++;
+    this.stream.write(text, () => {
+      this.#pending--;
+      if (this.#pending === 0) for (const r of this.#idle.splice(0)) r();
+    });
+  }
+  flushed(): Promise<void> {
+    return this.#pending === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
+  }
+}
+
+const stdoutOut = new TrackedOutput(process.stdout);
+const stderrOut = new TrackedOutput(process.stderr);
+
 class StderrLogger implements DebugLogger {
   enabled = false;
   debug(message: string): void {
     if (!this.enabled) return;
-    process.stderr.write(`${logStamp(new Date())} ${redact(message)}\n`);
+    stderrOut.write(`${logStamp(new Date())} ${redact(message)}\n`);
   }
 }
 
@@ -60,7 +89,7 @@ function openDevTty(flags: string): number {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`open /dev/tty: ${code === "ENXIO" ? "no such device or address" : (e as Error).message}`, {
-      hints: ["no terminal is available to prompt on; pass the value another way (see --help)"],
+      hints: ["no terminal is available to prompt on: run the command from a terminal"],
     });
   }
 }
@@ -162,7 +191,7 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
   const capture = (cmd: string, args: string[], opts: RunOptions & { timeoutMs?: number }): Promise<OutputResult> =>
     new Promise((resolve, reject) => {
       const { stdio, ttyFd } = stdioFor(opts, true);
-      const child = nodeSpawn(cmd, args, { env: opts.env, stdio, cwd: opts.cwd, windowsHide: true });
+      const child = nodeSpawn(cmd, args, { env: withoutSecretVars(opts.env), stdio, cwd: opts.cwd, windowsHide: true });
       let stdout = "";
       let stderr = "";
       child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -190,7 +219,7 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
   return {
     start(cmd, args, opts) {
       return new Promise((resolve, reject) => {
-        const child = nodeSpawn(cmd, args, { env: opts.env, stdio: stdioFor(opts, false).stdio, cwd: opts.cwd });
+        const child = nodeSpawn(cmd, args, { env: withoutSecretVars(opts.env), stdio: stdioFor(opts, false).stdio, cwd: opts.cwd });
         const exited = new Promise<{ code: number | null; signal: string | null }>((res) => {
           child.on("exit", (code, signal) => res({ code, signal }));
         });
@@ -246,13 +275,13 @@ export function nodeRuntime(): Runtime {
     pid: process.pid,
     selfCommand: selfCommand(),
     stdout: {
-      write: (t) => void process.stdout.write(t),
+      write: (t) => stdoutOut.write(t),
       get isTTY() {
         return Boolean(process.stdout.isTTY);
       },
     },
     stderr: {
-      write: (t) => void process.stderr.write(t),
+      write: (t) => stderrOut.write(t),
       get isTTY() {
         return Boolean(process.stderr.isTTY);
       },
@@ -271,15 +300,13 @@ export function nodeRuntime(): Runtime {
     enableDebug() {
       log.enabled = true;
     },
+    hardenLongRunning: () => hardenProcess({ longRunning: true }),
+    mapStackTrace,
   };
 }
 
-/** Flushes stdout/stderr, then exits. Only bin/ calls this. */
+/** Waits until everything written to stdout and stderr has reached the OS, then exits. Only bin/ calls this. */
 export async function exitProcess(code: number): Promise<never> {
-  await Promise.all(
-    [process.stdout, process.stderr].map(
-      (s) => new Promise<void>((r) => (s.writableNeedDrain ? s.once("drain", () => r()) : r())),
-    ),
-  );
+  await Promise.all([stdoutOut.flushed(), stderrOut.flushed()]);
   process.exit(code);
 }

@@ -1,10 +1,11 @@
 // Process-level seams of the root metadata proxy (server/proxy.ts): its stdin, whether we are
 // root, and a long-running child with piped stdio.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { withoutSecretVars } from "./secret-env.ts";
 
 /** A child with all three stdio streams piped (the proxy exec launches and keeps talking to). */
 export function spawnPiped(cmd: string, args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams {
-  return spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+  return spawn(cmd, args, { env: withoutSecretVars(env), stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
 }
 
 /** The proxy's standard input: the configuration line, then end-of-file when exec goes away. */

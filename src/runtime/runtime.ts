@@ -58,6 +58,12 @@ export interface DebugLogger {
 
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2" | "SIGWINCH";
 
+export interface HardenResult {
+  dumpable: boolean | undefined;
+  coreLimitZero: boolean;
+  detail: string;
+}
+
 export interface Runtime {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly platform: NodeJS.Platform;
@@ -79,4 +85,11 @@ export interface Runtime {
   readonly log: DebugLogger;
   /** Turns debug logging on (after --debug is parsed). */
   enableDebug(): void;
+  /**
+   * Core-dump hardening for a process that will hold secrets for long (credential servers, an
+   * agent); see runtime/harden.ts. Absent in test runtimes.
+   */
+  hardenLongRunning?(): HardenResult;
+  /** Points a stack trace at the original source files (--debug); absent where nothing needs mapping. */
+  mapStackTrace?(stack: string): string;
 }

@@ -1,7 +1,7 @@
 // The environment `aws-vault exec` gives its child (aws-vault §2.2, hardened).
 import type { Credentials } from "./credentials.ts";
 import { credentialEnvVars } from "./export-format.ts";
-import { definedEnv } from "../util/env.ts";
+import { withoutSecretVars } from "../runtime/secret-env.ts";
 
 /** Always removed: they would shadow or confuse the credentials we hand over. */
 const ALWAYS_UNSET = [
@@ -34,7 +34,8 @@ export function childEnvironment(
   region: string | undefined,
   mode: ChildCredentialMode,
 ): Record<string, string> {
-  const env = definedEnv(parent);
+  // The keyring passphrase variables never reach the child (the spawner drops them too).
+  const env = withoutSecretVars(parent);
   for (const k of ALWAYS_UNSET) delete env[k];
   env.AWS_VAULT = profile;
   if (mode.kind === "env") {

@@ -18,6 +18,19 @@ export function profileChain(config: ProfileConfig): ProfileConfig[] {
  * The first profile in the chain whose name has stored credentials: the target itself, else its
  * source_profile, and so on. Throws aws-vault's "No master credentials found".
  */
+/** "'a' has no stored credentials", "neither 'a' nor 'b' has…", "none of 'a', 'b' or 'c' has…", with what to do. */
+export function noStoredCredentialsHint(names: string[]): string {
+  const quoted = names.map((n) => `'${n}'`);
+  const last = quoted[quoted.length - 1];
+  const who =
+    quoted.length === 1
+      ? `${last} has no stored credentials`
+      : quoted.length === 2
+        ? `neither ${quoted[0]} nor ${last} has stored credentials`
+        : `none of ${quoted.slice(0, -1).join(", ")} or ${last} has stored credentials`;
+  return `${who}: store them with \`aws-vault add ${names[names.length - 1]}\`; \`aws-vault list\` shows what is stored`;
+}
+
 export async function findMasterCredentialsName(
   config: ProfileConfig,
   hasStored: (profileName: string) => Promise<boolean>,
@@ -26,6 +39,6 @@ export async function findMasterCredentialsName(
     if (await hasStored(c.profileName)) return c;
   }
   throw new UserError("No master credentials found", {
-    hints: [`none of ${profileChain(config).map((c) => `'${c.profileName}'`).join(", ")} has stored credentials; see \`aws-vault list\``],
+    hints: [noStoredCredentialsHint(profileChain(config).map((c) => c.profileName))],
   });
 }

@@ -488,6 +488,6 @@ describe("findMasterCredentialsName / profileChain", () => {
   it("names the profiles it looked at", async () => {
     const err = (await findMasterCredentialsName(c, async () => false).catch((e: unknown) => e)) as UserError;
     expect(err.message).toBe("No master credentials found");
-    expect(err.hints[0]).toContain("'c', 'b', 'a'");
+    expect(err.hints[0]).toContain("none of 'c', 'b' or 'a' has stored credentials");
   });
 });

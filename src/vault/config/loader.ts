@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../errors.ts";
+import { environmentError } from "../../util/environment-error.ts";
 import { tryParseGoDuration } from "../../util/duration.ts";
 import { parseIni, type IniDocument, type IniSection, type IniSectionKind } from "./ini.ts";
 import {
@@ -61,6 +62,18 @@ function errorCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/** The reason and fix for an unreadable config file (EACCES, ENOTDIR, EISDIR...), when the environment is to blame. */
+function readError(path: string, e: unknown): ConfigError {
+  const why = environmentError(e);
+  return new ConfigError(`Error reading config file ${path}${why ? `: ${why.message.slice(why.message.lastIndexOf(": ") + 2)}` : ""}`, {
+    hints: why?.hints ?? [],
+    cause: e,
+  });
+}
+
+const MIN_ROLE_DURATION_S = 900;
+const MAX_ROLE_DURATION_S = 43_200;
+
 function loopError(name: string): ConfigError {
   return new ConfigError(`Loop detected in config file for profile '${name}'`);
 }
@@ -104,7 +117,7 @@ export class ConfigFile {
       text = await readFile(path, "utf8");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return ConfigFile.empty(path);
-      throw new ConfigError(`Error reading config file ${path}`, { cause: e });
+      throw readError(path, e);
     }
     return ConfigFile.fromText(text, path);
   }
@@ -115,7 +128,7 @@ export class ConfigFile {
       text = readFileSync(path, "utf8");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return ConfigFile.empty(path);
-      throw new ConfigError(`Error reading config file ${path}`, { cause: e });
+      throw readError(path, e);
     }
     return ConfigFile.fromText(text, path);
   }
@@ -464,14 +477,14 @@ export class ConfigLoader {
       const section = this.file.profileSection(name);
       if (section === undefined) this.#log(`Profile '${name}' missing in config file`);
       const values = section ?? EMPTY_VALUES;
-      this.#applySection(config, values, tags);
+      this.#applySection(config, values, tags, name);
       name = nextInChain(name, values);
     }
     // The "parent" style: [profile root] source_profile=root, included by its children.
     if (config.sourceProfileName === config.profileName) config.sourceProfileName = undefined;
   }
 
-  #applySection(config: ProfileConfig, values: Readonly<Record<string, string>>, tags: TagsSource): void {
+  #applySection(config: ProfileConfig, values: Readonly<Record<string, string>>, tags: TagsSource, sectionName: string): void {
     for (const [key, field] of STRING_KEYS) {
       const value = values[key];
       if (value && isUnset(config[field])) config[field] = value;
@@ -480,7 +493,15 @@ export class ConfigLoader {
     const durationSeconds = values["duration_seconds"];
     if (durationSeconds && isUnset(config.assumeRoleDuration)) {
       if (/^\+?[0-9]{1,9}$/.test(durationSeconds) && Number(durationSeconds) > 0) {
-        config.assumeRoleDuration = Number(durationSeconds) * 1000;
+        const seconds = Number(durationSeconds);
+        // AssumeRole takes 900 to 43200 seconds; STS would refuse anything else only after the MFA code was typed.
+        if (seconds < MIN_ROLE_DURATION_S || seconds > MAX_ROLE_DURATION_S) {
+          throw new ConfigError(
+            `invalid duration_seconds ${seconds} in profile '${sectionName}' of ${this.file.path}: roles allow ${MIN_ROLE_DURATION_S} to ${MAX_ROLE_DURATION_S} seconds (15m to 12h)`,
+            { hints: ["set duration_seconds within that range (and at most the role's maximum session duration), or remove it"] },
+          );
+        }
+        config.assumeRoleDuration = seconds * 1000;
       } else {
         this.#log(`Ignoring invalid duration_seconds in profile '${config.profileName}'`);
       }
