@@ -350,6 +350,8 @@ export async function writeFileAtomic(path: string, content: string, random: (n:
   } catch (e) {
     await fh.close();
     await rm(tmp, { force: true });
+    // A write through a handle names no file (a full disk): name the item's, for the message.
+    if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined) (e as NodeJS.ErrnoException).path = path;
     throw e;
   }
   await fh.close();

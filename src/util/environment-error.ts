@@ -42,9 +42,12 @@ function systemError(e: object): UserError | undefined {
   const err = e as SystemError;
   const code = typeof err.code === "string" ? err.code : undefined;
   const known = code ? FIXES[code] : undefined;
-  if (!code || !known || typeof err.path !== "string") return undefined;
-  const path = err.path;
+  const path = typeof err.path === "string" ? err.path : undefined;
+  // A write through a file handle carries no path (a full disk while writing the lock file); the
+  // wrapping error names the file, so the fix still applies. Other path-less errors (a socket's
+  // EACCES) are not about files.
+  if (!code || !known || (path === undefined && err.syscall !== "write")) return undefined;
   const dest = typeof err.dest === "string" ? ` -> ${err.dest}` : "";
-  const op = typeof err.syscall === "string" ? `${err.syscall} ` : "";
-  return new UserError(`${op}${path}${dest}: ${known.what} (${code})`, { hints: [known.fix(path)], cause: e });
+  const where = [typeof err.syscall === "string" ? err.syscall : undefined, path === undefined ? undefined : `${path}${dest}`].filter((w) => w !== undefined).join(" ");
+  return new UserError(`${where}: ${known.what} (${code})`, { hints: [known.fix(path ?? "that file")], cause: e });
 }

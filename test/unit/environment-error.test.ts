@@ -37,6 +37,13 @@ describe("environmentError", () => {
     );
   });
 
+  it("a write through a file handle (no path) gets the fix; the wrapping error names the file", () => {
+    const e = environmentError(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write", errno: -28 }));
+    expect(e?.message).toBe("write: no space left on device (ENOSPC)");
+    expect(e?.hints).toEqual(["free some space on that disk"]);
+    expect(environmentError(Object.assign(new Error("x"), { code: "EACCES", syscall: "listen" }))).toBeUndefined();
+  });
+
   it("leaves other errors alone", () => {
     expect(environmentError(fsError("ENOENT", "open", "/x"))).toBeUndefined();
     expect(environmentError(Object.assign(new Error("x"), { code: "EACCES" }))).toBeUndefined();

@@ -16,6 +16,7 @@ import {
 } from "../../src/keyring/file-format.ts";
 import { newItem } from "../../src/keyring/keyring.ts";
 import { Secret } from "../../src/util/secret.ts";
+import { failure } from "../support/failure.ts";
 
 const PASS = new Secret("format passphrase");
 const ITEM = newItem("prof", new TextEncoder().encode('{"AccessKeyID":"AKIAFORMAT"}'), "aws-vault (prof)");
@@ -46,15 +47,6 @@ function withPart(t: string, i: number, value: string): string {
   const parts = t.split(".");
   parts[i] = value;
   return parts.join(".");
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("file format: writing", () => {

@@ -11,6 +11,7 @@ import { FileKeyring, fileKeyProblem, isOwnFileName, STALE_TEMP_MS, writeFileAto
 import { newItem } from "../../src/keyring/keyring.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { damageItem } from "../support/damage.ts";
+import { failure } from "../support/failure.ts";
 
 const PASS = "hardening passphrase";
 
@@ -53,15 +54,6 @@ async function filled(): Promise<string> {
   const { dir, kr } = setup({ env: PASS });
   for (const k of ["a", "b", "c"]) await kr.set(item(k));
   return dir;
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("file keyring: damaged items", () => {
