@@ -1,16 +1,20 @@
 // One-command benchmark for both artifacts (`npm run bench`, or `node bench/run.mjs [--runs N] [--warmup N]`
 // after `node scripts/build.mjs`). Measures whole-process wall time of the real CLI, interleaved round-robin
-// with a `node -e 0` baseline measured in the same run. Prints a table and writes bench/results/latest.json.
+// with each runtime's floor measured in the same run (`node -e 0`; an empty program compiled with the
+// binary's own bun flags), then the credential server against a minimal server (servers.mjs). Prints
+// tables and writes bench/results/latest.json.
 // It reports numbers only: there are no timing assertions. It fails (exit 1) only when a run is incorrect
 // (non-zero exit, wrong output, or a network call during a "cached" run).
 //
 // Adding a case: append an object to CASES below. A "process" case is timed once per artifact per round:
 //   { id, what, kind: "process", args: (fx) => [...argv after the binary], check: (result, fx) => errorString|undefined }
-// Other kinds (e.g. a future credential-server case reporting requests/s with p50/p99 latency) get their own
-// runner in RUNNERS; each runner returns rows { case, artifact, kind, ...metrics } that land in the JSON file.
+// optionally env, goal, maxRuns, rss, or pending (a placeholder row). Other kinds get their own runner in
+// RUNNERS; each runner returns rows { case, artifact, kind, ...metrics } that land in the JSON file.
 import { startCountedMoto } from "./moto.mjs";
 import { benchServers, printServerTable } from "./servers.mjs";
-import { spawn } from "node:child_process";
+import { bigConfig, fillKeyring, loadKeyringCode } from "./fixtures.mjs";
+import { BUN_COMPILE_FLAGS } from "../scripts/bun-flags.mjs";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -19,6 +23,9 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 const PROFILES = 20;
 const CACHED_PROFILE = "profile-01";
+const BIG = 1_000; // profiles, stored items and cached sessions of the "1,000" rows
+const BIG_TARGET = "p-0500"; // in the middle: AssumeRole with MFA from p-0491, cached
+const HUGE = 100_000; // profiles of the huge-config row
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -29,20 +36,41 @@ const flag = (name, dflt) => {
   return n;
 };
 const RUNS = Math.max(1, flag("--runs", 20));
-const SERVER_REQUESTS = Math.max(100, flag("--server-requests", 10_000));
+const SERVER_SECONDS = Math.max(1, flag("--server-seconds", 5));
+const SERVER_ROUNDS = Math.max(1, flag("--server-rounds", 3));
 const WARMUP = flag("--warmup", 3);
+const HUGE_RUNS = Math.max(1, flag("--huge-runs", 5)); // the 100,000-profile row runs this many times at most
 
+// The build under test: dist/, or AWS_VAULT_DIST (a `scripts/build.mjs --outdir` output), as the tests.
+const DIST = resolve(process.env.AWS_VAULT_DIST ?? join(root, "dist"));
 const ARTIFACTS = [
-  { name: "node", argv: [process.execPath, join(root, "dist/aws-vault.mjs")] },
-  { name: "bun", argv: [join(root, "dist/aws-vault")] },
+  { name: "node", argv: [process.execPath, join(DIST, "aws-vault.mjs")] },
+  { name: "bun", argv: [join(DIST, "aws-vault")] },
 ];
-const BASELINE = { case: "baseline", artifact: "node -e 0", argv: [process.execPath, "-e", "0"] };
+// Each artifact is compared with the floor of its runtime: `node -e 0`, and an empty program compiled
+// with dist/aws-vault's own `bun build` flags (built below, in the throw-away folder).
+const BASELINES = [
+  { case: "floor", artifact: "node -e 0", for: "node", argv: [process.execPath, "-e", "0"] },
+  { case: "floor", artifact: "floor-bun", for: "bun", argv: undefined /* set by buildFloorBun */ },
+];
+
+const jsonCheck = (want) => (r) => {
+  let doc;
+  try {
+    doc = JSON.parse(r.stdout);
+  } catch {
+    return "output is not JSON";
+  }
+  if (!doc.AccessKeyId) return "no AccessKeyId in output";
+  return want && doc.SessionToken !== want ? `expected the cached session ${want}, got another` : undefined;
+};
 
 const CASES = [
   {
     id: "version",
     what: "aws-vault --version (startup + argument parsing)",
     kind: "process",
+    goal: { bun: 1.2 },
     args: () => ["--version"],
     check: (r) => (/^v\d/.test(r.stdout + r.stderr) ? undefined : "no version printed"),
   },
@@ -58,16 +86,52 @@ const CASES = [
   },
   {
     id: "export (cached)",
-    what: `aws-vault export --format json ${CACHED_PROFILE}: GetSessionToken session served from the keyring cache`,
+    what: `aws-vault export --format json ${CACHED_PROFILE}: GetSessionToken session served from the keyring cache (decrypt included)`,
     kind: "process",
+    goal: { bun: 1.6, node: 1.8 },
     args: () => ["export", "--format", "json", CACHED_PROFILE],
+    check: jsonCheck(),
+  },
+  {
+    // The agent (issue 10, h10) adds its row here: the same export answered by an unlocked agent.
+    // Set `args`/`env` to start from the agent and drop `pending`.
+    id: "export (cached, agent)",
+    what: "the same export answered through an unlocked agent",
+    kind: "process",
+    goal: { bun: 1.3 },
+    pending: "the agent is not merged yet (issue 10)",
+  },
+  {
+    id: `export (cached, ${BIG.toLocaleString("en")} profiles)`,
+    what: `export --format json ${BIG_TARGET} (AssumeRole with MFA, cached) from a ${BIG}-profile config with role chains, include_profile, sso-session and services sections; ${BIG} stored items and ${BIG} cached sessions in the keyring`,
+    kind: "process",
+    goal: { bun: 1.7 },
+    env: (fx) => fx.bigEnv,
+    args: () => ["export", "--format", "json", BIG_TARGET],
+    check: jsonCheck(`bench-session-${BIG_TARGET}`),
+  },
+  {
+    id: `list (${BIG.toLocaleString("en")} profiles)`,
+    what: `aws-vault list: ${BIG} profiles, ${BIG} stored items, ${BIG} cached sessions`,
+    kind: "process",
+    goal: { bun: 3 },
+    env: (fx) => fx.bigEnv,
+    args: () => ["list"],
     check: (r) => {
-      try {
-        return JSON.parse(r.stdout).AccessKeyId ? undefined : "no AccessKeyId in output";
-      } catch {
-        return "output is not JSON";
-      }
+      const rows = r.stdout.match(/^p-\d+ +\S+ +sts\./gm) ?? [];
+      return rows.length === BIG ? undefined : `expected ${BIG} profiles with a session, saw ${rows.length}`;
     },
+  },
+  {
+    id: `export (${HUGE.toLocaleString("en")} profiles)`,
+    what: `export --format json ${CACHED_PROFILE} (cached) with a ${HUGE}-profile config, the profile in the middle; peak RSS measured separately`,
+    kind: "process",
+    goal: { absolute: "< 1 s, < 200 MB" },
+    maxRuns: HUGE_RUNS,
+    rss: true,
+    env: (fx) => fx.hugeEnv,
+    args: () => ["export", "--format", "json", CACHED_PROFILE],
+    check: jsonCheck(),
   },
 ];
 
@@ -103,6 +167,8 @@ const fakeKeyId = () => `AKIA${randomBytes(16).toString("hex").toUpperCase().rep
 const fakeSecret = () => randomBytes(30).toString("base64");
 
 /** Throw-away HOME: 20-profile config, file keyring with 20 stored credentials, one cached session. */
+const log = (m) => process.stderr.write(`${m}\n`);
+
 async function setupFixture(ctx) {
   const home = (ctx.home = mkdtempSync(join(tmpdir(), "aws-vault-bench-")));
   const moto = (ctx.moto = await startCountedMoto());
@@ -126,16 +192,59 @@ async function setupFixture(ctx) {
   await must([...node.argv, "export", "--format", "json", CACHED_PROFILE]); // primes the session cache
   const sts = moto.actions.filter((a) => a === "GetSessionToken").length;
   if (sts !== 1) throw new Error(`priming the cache: expected 1 GetSessionToken, saw [${moto.actions}]`);
+
+  // 1,000 profiles with 1,000 stored items and 1,000 cached sessions, written straight into the keyring.
+  log(`writing the ${BIG}-profile fixture (${BIG} stored items, ${BIG} sessions)`);
+  const big = bigConfig(BIG);
+  const bigHome = join(home, "big");
+  mkdirSync(bigHome);
+  writeFileSync(join(bigHome, "config"), big.text);
+  ctx.bigEnv = { ...ctx.env, HOME: bigHome, AWS_CONFIG_FILE: join(bigHome, "config"), AWS_VAULT_FILE_DIR: join(bigHome, "keys") };
+  const profiles = Array.from({ length: BIG }, (_, i) => ({ name: big.name(i + 1), base: big.isBase(i + 1) }));
+  await fillKeyring(await loadKeyringCode(), {
+    dir: ctx.bigEnv.AWS_VAULT_FILE_DIR, passphrase: ctx.env.AWS_VAULT_FILE_PASSPHRASE, profiles, stored: BIG, fakeKeyId, fakeSecret,
+  });
+
+  // 100,000 profiles around the small fixture's cached profile (same keyring).
+  const huge = bigConfig(HUGE, { extra: `[profile ${CACHED_PROFILE}]\nregion = us-east-1\n` });
+  writeFileSync(join(home, "huge-config"), huge.text);
+  ctx.hugeEnv = { ...ctx.env, AWS_CONFIG_FILE: join(home, "huge-config") };
   moto.actions.length = 0;
+}
+
+/** The empty program for the floor-bun baseline, compiled with dist/aws-vault's `bun build` flags. */
+function buildFloorBun(ctx) {
+  const dir = join(ctx.home, "floor");
+  mkdirSync(dir);
+  writeFileSync(join(dir, "floor.ts"), 'console.log("v0.0.0");\n');
+  const out = join(dir, "floor-bun");
+  execFileSync(join(root, "node_modules/.bin/bun"), ["build", ...BUN_COMPILE_FLAGS, join(dir, "floor.ts"), "--outfile", out], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  BASELINES[1].argv = [out];
+}
+
+/** Peak RSS (KiB, GNU time's %M) of one run, or undefined where /usr/bin/time is missing. */
+function peakRssKb(argv, env) {
+  if (!existsSync("/usr/bin/time")) return undefined;
+  return new Promise((ok) => {
+    const child = spawn("/usr/bin/time", ["-f", "\n%M", ...argv], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.setEncoding("utf8").on("data", (d) => (err += d));
+    child.once("close", () => ok(Number(err.trim().split("\n").at(-1)) || undefined));
+  });
 }
 
 // ---------- runners ----------
 
 async function runProcessCases(ctx, cases) {
   const jobs = [
-    { ...BASELINE, env: ctx.env },
-    ...cases.flatMap((c) =>
-      ARTIFACTS.map((a) => ({ case: c.id, artifact: a.name, argv: [...a.argv, ...c.args(ctx)], check: c.check, env: ctx.env })),
+    ...BASELINES.map((b) => ({ ...b, env: ctx.env, baseline: true })),
+    ...cases.filter((c) => !c.pending).flatMap((c) =>
+      ARTIFACTS.map((a) => ({
+        case: c.id, artifact: a.name, argv: [...a.argv, ...c.args(ctx)], check: c.check, env: c.env?.(ctx) ?? ctx.env,
+        maxRuns: c.maxRuns ?? Infinity, rss: c.rss, goal: c.goal,
+      })),
     ),
   ];
   for (const j of jobs) j.samples = [];
@@ -144,6 +253,7 @@ async function runProcessCases(ctx, cases) {
     if (process.stderr.isTTY) process.stderr.write(`\r${round < WARMUP ? "warm-up" : "measuring"} round ${round + 1}/${rounds} `);
     for (let k = 0; k < jobs.length; k++) {
       const job = jobs[(k + round) % jobs.length]; // rotate the order every round to spread drift
+      if (job.samples.length >= job.maxRuns || (round < WARMUP && job.maxRuns !== Infinity)) continue;
       const r = await runOnce(job.argv, job.env);
       const problem = r.code !== 0 ? `exit ${r.code ?? r.signal}: ${r.stderr.trim()}` : job.check?.(r, ctx);
       if (problem) throw new Error(`${job.case} [${job.artifact}]: ${problem}`);
@@ -154,20 +264,52 @@ async function runProcessCases(ctx, cases) {
   if (ctx.moto.actions.length) {
     throw new Error(`timed runs must not call AWS (the cache should answer), but the endpoint saw: ${ctx.moto.actions.join(", ")}`);
   }
-  const base = stats(jobs[0].samples).medianMs;
-  return jobs.map((j) => {
+  const floors = Object.fromEntries(jobs.filter((j) => j.baseline).map((j) => [j.for, { name: j.artifact, ms: stats(j.samples).medianMs }]));
+  const rows = [];
+  for (const j of jobs) {
     const s = stats(j.samples);
-    return { case: j.case, artifact: j.artifact, kind: "process", runs: j.samples.length, ...s, ratio: s.medianMs / base, samplesMs: j.samples };
-  });
+    const floor = j.baseline ? floors[j.for] : floors[j.artifact];
+    const row = {
+      case: j.case, artifact: j.artifact, kind: "process", runs: j.samples.length, ...s,
+      baseline: floor.name, baselineMs: floor.ms, ratio: s.medianMs / floor.ms, samplesMs: j.samples,
+    };
+    const goal = j.goal?.[j.artifact] ?? j.goal?.absolute;
+    if (goal !== undefined) row.goal = typeof goal === "number" ? `<= ${goal}x` : goal;
+    if (j.rss) {
+      const kb = [];
+      for (let i = 0; i < 3; i++) kb.push(await peakRssKb(j.argv, j.env));
+      if (kb.every((k) => k !== undefined)) row.peakRssMb = Math.max(...kb) / 1024;
+    }
+    rows.push(row);
+  }
+  // In CASES order, placeholders included.
+  const ordered = rows.filter((r) => r.case === "floor");
+  for (const c of cases) {
+    for (const a of ARTIFACTS) {
+      const goal = c.goal?.[a.name];
+      const row = c.pending
+        ? { case: c.id, artifact: a.name, kind: "process", pending: c.pending, ...(goal ? { goal: `<= ${goal}x` } : {}) }
+        : rows.find((r) => r.case === c.id && r.artifact === a.name);
+      if (row) ordered.push(row);
+    }
+  }
+  return ordered;
 }
 
 const RUNNERS = { process: runProcessCases };
 
 function printTable(rows) {
-  const head = ["case", "artifact", "median ms", "p90 ms", "ratio vs node -e 0"];
-  const body = rows.map((r) => [r.case, r.artifact, r.medianMs.toFixed(1), r.p90Ms.toFixed(1), `${r.ratio.toFixed(2)}x`]);
+  const head = ["case", "artifact", "median ms", "p90 ms", "baseline", "ratio", "goal", "peak RSS"];
+  const body = rows.map((r) =>
+    r.pending
+      ? [r.case, r.artifact, "-", "-", "-", "-", r.goal ?? "", `pending: ${r.pending}`]
+      : [
+          r.case, r.artifact, r.medianMs.toFixed(1), r.p90Ms.toFixed(1), `${r.baseline} ${r.baselineMs.toFixed(1)} ms`,
+          `${r.ratio.toFixed(2)}x`, r.goal ?? "", r.peakRssMb !== undefined ? `${r.peakRssMb.toFixed(0)} MB` : "",
+        ],
+  );
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+  const line = (cells) => cells.map((c, i) => (i < 2 || i >= 6 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ").trimEnd();
   console.log([line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line)].join("\n"));
 }
 
@@ -184,6 +326,7 @@ try {
     if (!existsSync(a.argv.at(-1))) throw new Error(`${a.argv.at(-1)} is missing: run \`node scripts/build.mjs\` first`);
   }
   await setupFixture(ctx);
+  buildFloorBun(ctx);
   const rows = [];
   for (const [kind, runner] of Object.entries(RUNNERS)) {
     const cases = CASES.filter((c) => c.kind === kind);
@@ -192,8 +335,8 @@ try {
   console.log(`aws-vault benchmark: ${RUNS} runs (+${WARMUP} warm-up) per row, interleaved round-robin; wall time per process\n`);
   printTable(rows.filter((r) => r.kind === "process")); // other kinds print their own tables
   if (!args.includes("--no-servers")) {
-    console.log(`\ncredential server (exec --ecs-server): ${SERVER_REQUESTS} requests from 50 concurrent keep-alive clients\n`);
-    const serverRows = await benchServers({ requests: SERVER_REQUESTS, clients: 50 });
+    console.log(`\ncredential server (exec --ecs-server) vs a minimal server in the same runtime: wrk, 50 keep-alive connections, ${SERVER_SECONDS}s per run\n`);
+    const serverRows = await benchServers({ dist: DIST, seconds: SERVER_SECONDS, connections: 50, rounds: SERVER_ROUNDS, log });
     printServerTable(serverRows);
     rows.push(...serverRows.map((r) => ({ kind: "server", ...r })));
   }
@@ -201,7 +344,7 @@ try {
   mkdirSync(join(root, "bench/results"), { recursive: true });
   const meta = {
     date: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}`,
-    cpu: cpus()[0]?.model, cpus: cpus().length, runs: RUNS, warmup: WARMUP,
+    cpu: cpus()[0]?.model, cpus: cpus().length, runs: RUNS, warmup: WARMUP, bunFlags: BUN_COMPILE_FLAGS,
   };
   const cases = Object.fromEntries(CASES.map((c) => [c.id, c.what]));
   writeFileSync(out, `${JSON.stringify({ meta, cases, results: rows }, null, 2)}\n`);

@@ -1,19 +1,20 @@
 // Credential-server benchmark: for each artifact, starts `aws-vault exec --ecs-server --lazy` against
-// moto (loopback only), fires N requests from C concurrent keep-alive clients at the ECS endpoint and
-// reports requests/s with p50/p99 latency. It checks correctness, not speed: every answer must be a
-// 200 with the same credentials, and each server must make exactly one STS call (counted by a proxy
-// in front of moto). No timing assertions.
+// moto (loopback only) and drives its ECS endpoint with wrk (50 keep-alive connections), alternating
+// with a minimal server in the same runtime (bench/minimal-server.mjs: same Authorization check, same
+// JSON body). Reports requests/s and p99 latency of both and their ratios. It checks correctness,
+// not speed: every answer must be a 200 (wrk counts non-2xx), the body the credentials, and each
+// aws-vault server must make exactly one STS call (counted by a proxy in front of moto). No timing
+// assertions.
 //
-//   node bench/servers.mjs [--requests 10000] [--clients 50] [--warmup 500] [--dist DIR] [--artifacts node,bun]
+//   node bench/servers.mjs [--seconds 5] [--connections 50] [--rounds 3] [--dist DIR] [--artifacts node,bun]
 //
-// (after `node scripts/build.mjs [--outdir DIR]`; DIR defaults to $AWS_VAULT_DIST or dist/).
-// bench/run.mjs can call `benchServers(opts)`, which returns rows
-// { case, artifact, kind: "server", requests, clients, seconds, rps, p50Ms, p99Ms, stsCalls }.
+// (after `node scripts/build.mjs [--outdir DIR]`; DIR defaults to $AWS_VAULT_DIST or dist/). Needs
+// wrk on PATH (Debian: apt-get install wrk). bench/run.mjs calls `benchServers(opts)`, which returns
+// rows { case, artifact, kind: "server", rps, p99Ms, baseRps, baseP99Ms, rpsRatio, p99Ratio, stsCalls, ... }.
 import { startCountedMoto } from "./moto.mjs";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -23,8 +24,8 @@ const ROLE_ARN = "arn:aws:iam::123456789012:role/admin";
 
 export function artifactsIn(dist) {
   return [
-    { name: "node", argv: [process.execPath, join(dist, "aws-vault.mjs")] },
-    { name: "bun", argv: [join(dist, "aws-vault")] },
+    { name: "node", argv: [process.execPath, join(dist, "aws-vault.mjs")], runtime: [process.execPath] },
+    { name: "bun", argv: [join(dist, "aws-vault")], runtime: [join(root, "node_modules/.bin/bun")] },
   ];
 }
 
@@ -65,55 +66,73 @@ function startServer(argv, env) {
   return { child, ready, exited };
 }
 
-function get(url, token, agent) {
-  return new Promise((ok, fail) => {
-    const req = http.request(url, { headers: { Authorization: token }, agent }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d) => (body += d));
-      res.on("end", () => ok({ status: res.statusCode, body }));
+/** The minimal server of a runtime; resolves with its URL once it listens. */
+function startMinimal(runtime, token, body) {
+  const child = spawn(runtime[0], [...runtime.slice(1), join(root, "bench/minimal-server.mjs")], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BENCH_TOKEN: token, BENCH_BODY: body },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((ok) => child.once("close", ok));
+  const ready = new Promise((ok, fail) => {
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) ok({ url: `http://127.0.0.1:${out.trim()}` });
     });
-    req.once("error", fail);
-    req.end();
+    exited.then((code) => fail(new Error(`minimal server exited (${code})`)));
+  });
+  return { child, ready, exited };
+}
+
+async function stop(srv) {
+  srv.child.kill("SIGTERM");
+  await Promise.race([srv.exited, new Promise((ok) => setTimeout(ok, 3_000))]);
+  srv.child.kill("SIGKILL");
+}
+
+async function fetchOnce(url, token) {
+  const r = await fetch(url, { headers: { Authorization: token } });
+  return { status: r.status, body: await r.text() };
+}
+
+const UNIT_MS = { us: 1e-3, ms: 1, s: 1e3 };
+
+/** One wrk run; the token goes in a 0600 Lua script, not on wrk's command line. */
+function wrk(url, scriptPath, seconds, connections) {
+  return new Promise((ok, fail) => {
+    const child = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", scriptPath, `${url}/`], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (out += d));
+    child.once("error", (e) => fail(new Error(`wrk could not start (${e.message}): install it (apt-get install wrk)`)));
+    child.once("close", (code) => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+      if (code !== 0 || !rps || !p99) return fail(new Error(`wrk failed (exit ${code}): ${out}`));
+      ok({ rps, p99Ms: Number(p99[1]) * UNIT_MS[p99[2]], non2xx, requests, socketErrors: /Socket errors: (.*)/.exec(out)?.[1] });
+    });
   });
 }
 
-/** N requests from C clients (each its own keep-alive connection); per-request latency in ms. */
-async function load(url, token, requests, clients) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  const latencies = new Float64Array(requests);
-  const bodies = new Map();
-  let next = 0;
-  let bad = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (let i = next++; i < requests; i = next++) {
-        const s = process.hrtime.bigint();
-        const r = await get(url, token, agent);
-        latencies[i] = Number(process.hrtime.bigint() - s) / 1e6;
-        if (r.status !== 200) bad++;
-        bodies.set(r.body, (bodies.get(r.body) ?? 0) + 1);
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  agent.destroy();
-  return { latencies, seconds, bad, bodies };
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 /**
- * Runs the ECS-server load for each artifact. Options: dist, artifacts (names), requests, clients,
- * warmup, log (progress sink). Returns one row per artifact; throws if any answer was wrong.
+ * Runs the ECS-server load for each artifact against its minimal server. Options: dist, artifacts
+ * (names), seconds, connections, rounds (alternating runs of each), log. Returns one row per
+ * artifact; throws if any answer was wrong.
  */
 export async function benchServers(opts = {}) {
   const dist = resolve(opts.dist ?? process.env.AWS_VAULT_DIST ?? join(root, "dist"));
-  const requests = opts.requests ?? 10_000;
-  const clients = opts.clients ?? 50;
-  const warmup = opts.warmup ?? 500;
+  const seconds = opts.seconds ?? 5;
+  const connections = opts.connections ?? 50;
+  const rounds = opts.rounds ?? 3;
   const log = opts.log ?? (() => undefined);
   const artifacts = artifactsIn(dist).filter((a) => !opts.artifacts || opts.artifacts.includes(a.name));
   for (const a of artifacts) if (!existsSync(a.argv.at(-1))) throw new Error(`${a.argv.at(-1)} is missing: build first`);
@@ -141,25 +160,40 @@ export async function benchServers(opts = {}) {
       moto.actions.length = 0;
       log(`${a.name}: starting exec --ecs-server`);
       const srv = startServer(a.argv, env);
+      let minimal;
       try {
         const { url, token } = await srv.ready;
-        if (warmup > 0) await load(url, token, warmup, clients);
-        log(`${a.name}: ${requests} requests from ${clients} clients`);
-        const r = await load(url, token, requests, clients);
+        const first = await fetchOnce(url, token);
+        if (first.status !== 200 || !JSON.parse(first.body).AccessKeyId) throw new Error(`${a.name}: bad answer ${first.status}`);
+        minimal = startMinimal(a.runtime, token, first.body);
+        const base = await minimal.ready;
+        const script = join(home, `auth-${a.name}.lua`);
+        writeFileSync(script, `wrk.headers["Authorization"] = ${JSON.stringify(token)}\n`, { mode: 0o600 });
+        const runs = { server: [], minimal: [] };
+        for (let round = 0; round < rounds; round++) {
+          for (const [which, target] of round % 2 ? [["minimal", base.url], ["server", url]] : [["server", url], ["minimal", base.url]]) {
+            log(`${a.name}: ${which} round ${round + 1}/${rounds}`);
+            const r = await wrk(target, script, seconds, connections);
+            if (r.non2xx) throw new Error(`${a.name} ${which}: ${r.non2xx} of ${r.requests} answers were not 200`);
+            runs[which].push(r);
+          }
+        }
+        const last = await fetchOnce(url, token);
+        if (last.body !== first.body) throw new Error(`${a.name}: the server answered different credentials under load`);
         const stsCalls = moto.actions.filter((x) => ["AssumeRole", "GetSessionToken"].includes(x)).length;
-        if (r.bad) throw new Error(`${a.name}: ${r.bad} of ${requests} requests failed`);
-        if (r.bodies.size !== 1) throw new Error(`${a.name}: ${r.bodies.size} different answers (expected 1)`);
-        if (!JSON.parse([...r.bodies.keys()][0]).AccessKeyId) throw new Error(`${a.name}: no AccessKeyId in the answer`);
         if (stsCalls !== 1) throw new Error(`${a.name}: expected 1 STS call, moto saw [${moto.actions}]`);
-        const sorted = [...r.latencies].sort((x, y) => x - y);
+        const rps = median(runs.server.map((r) => r.rps));
+        const p99Ms = median(runs.server.map((r) => r.p99Ms));
+        const baseRps = median(runs.minimal.map((r) => r.rps));
+        const baseP99Ms = median(runs.minimal.map((r) => r.p99Ms));
         rows.push({
-          case: "ecs-server", artifact: a.name, kind: "server", requests, clients,
-          seconds: r.seconds, rps: requests / r.seconds, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), stsCalls,
+          case: "ecs-server", artifact: a.name, kind: "server", connections, seconds, rounds,
+          rps, p99Ms, baseRps, baseP99Ms, rpsRatio: rps / baseRps, p99Ratio: p99Ms / baseP99Ms, stsCalls,
+          socketErrors: [...runs.server, ...runs.minimal].map((r) => r.socketErrors).filter(Boolean),
         });
       } finally {
-        srv.child.kill("SIGTERM");
-        await Promise.race([srv.exited, new Promise((ok) => setTimeout(ok, 3_000))]);
-        srv.child.kill("SIGKILL");
+        if (minimal) await stop(minimal);
+        await stop(srv);
       }
     }
   } finally {
@@ -170,8 +204,11 @@ export async function benchServers(opts = {}) {
 }
 
 export function printServerTable(rows) {
-  const head = ["case", "artifact", "requests", "clients", "req/s", "p50 ms", "p99 ms", "STS calls"];
-  const body = rows.map((r) => [r.case, r.artifact, String(r.requests), String(r.clients), r.rps.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), String(r.stsCalls)]);
+  const head = ["case", "artifact", "req/s", "minimal req/s", "ratio (goal >= 0.7x)", "p99 ms", "minimal p99 ms", "ratio (goal <= 1.5x)", "STS calls"];
+  const body = rows.map((r) => [
+    r.case, r.artifact, r.rps.toFixed(0), r.baseRps.toFixed(0), `${r.rpsRatio.toFixed(2)}x`,
+    r.p99Ms.toFixed(2), r.baseP99Ms.toFixed(2), `${r.p99Ratio.toFixed(2)}x`, String(r.stsCalls),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
   console.log([line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line)].join("\n"));
@@ -194,12 +231,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     const rows = await benchServers({
       dist: opt("--dist"),
       artifacts: opt("--artifacts")?.split(","),
-      requests: num("--requests"),
-      clients: num("--clients"),
-      warmup: num("--warmup"),
+      seconds: num("--seconds"),
+      connections: num("--connections"),
+      rounds: num("--rounds"),
       log: (m) => process.stderr.write(`${m}\n`),
     });
-    console.log("aws-vault credential server benchmark (ECS endpoint, keep-alive clients in one Node process)\n");
+    console.log("aws-vault credential server benchmark (ECS endpoint, wrk with keep-alive connections)\n");
     printServerTable(rows);
   } catch (err) {
     console.error(`\nbench FAILED: ${err?.message ?? err}`);

@@ -1,18 +1,21 @@
 // Builds the two artifacts:
 //   dist/aws-vault.mjs  Node bundle (ESM, code-split so the AWS SDK loads only when a call needs it)
-//   dist/aws-vault      standalone executable compiled by Bun with --bytecode
+//   dist/aws-vault      standalone executable compiled by Bun: ESM with code splitting and bytecode
+//                       (scripts/bun-flags.mjs; the bench builds its empty "floor" program with the same flags)
 // Usage: node scripts/build.mjs [--node-only] [--outdir DIR]   (default DIR: dist)
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { BUN_COMPILE_FLAGS } from "./bun-flags.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdirArg = process.argv.indexOf("--outdir");
 const dist = outdirArg === -1 ? join(root, "dist") : resolve(process.argv[outdirArg + 1] ?? "dist");
 const nodeOnly = process.argv.includes("--node-only");
 const external = ["@napi-rs/keyring"];
+
 
 // Build into a staging folder and swap it in, so a failed build never leaves a half-updated dist.
 const staging = `${dist}.staging-${process.pid}`;
@@ -52,6 +55,9 @@ await build({
   renameSync(entry, join(dist, "aws-vault.mjs"));
   renameSync(`${entry}.map`, join(dist, "aws-vault.mjs.map"));
   rmSync(staging, { recursive: true, force: true });
+  // The man page the npm package installs (package.json "man"), from the program's own definition.
+  const man = execFileSync(process.execPath, [join(dist, "aws-vault.mjs"), "--help-man"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+  writeFileSync(join(dist, "aws-vault.1"), man);
 }
 
 if (!nodeOnly) {
@@ -61,10 +67,7 @@ if (!nodeOnly) {
     bun,
     [
       "build",
-      "--compile",
-      "--bytecode",
-      "--minify",
-      "--sourcemap",
+      ...BUN_COMPILE_FLAGS,
       ...external.flatMap((e) => ["--external", e]),
       join(root, "src/bin/aws-vault.ts"),
       "--outfile",

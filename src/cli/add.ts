@@ -60,7 +60,7 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
   // The name is checked on every path (--no-add-config too): a newline in it would inject lines
   // into `export --format ini`, and the keyring may reserve names (the file backend's own files).
   validateProfileName(o.profile);
-  const keyring = await s.keyring();
+  const keyring = await s.keyring(o.profile);
   keyring.checkKey?.(o.profile);
   const keys = await readKeys(o, rt);
   await new CredentialStore(keyring).set(o.profile, keys);

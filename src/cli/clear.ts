@@ -15,7 +15,7 @@ export function registerClear(program: Command, ctx: CliContext): void {
 }
 
 export async function runClear(profile: string | undefined, s: Session): Promise<number> {
-  const keyring = await s.keyring();
+  const keyring = await s.keyring(profile);
   const sessions = new SessionStore(keyring, () => s.rt.now());
   const tokens = new OidcTokenStore(keyring, () => s.rt.now());
   let n: number;

@@ -13,6 +13,8 @@ export interface CliContext {
   availableBackends(): string[];
   /** Resolves global flags (flag > env > default) and opens nothing yet. */
   session(cmd: Command): Session;
+  /** The same, from flags already parsed (the fast path has none: environment and defaults). */
+  sessionFor(flags: GlobalFlags): Session;
   /** Runs a command body; errors are tagged with the command name; the result is the exit code. */
   run(name: string, body: () => Promise<number>): Promise<void>;
   exitCode: number;
@@ -25,9 +27,10 @@ export function createContext(rt: Runtime): CliContext {
     rt,
     availableBackends: () => (backends ??= availableBackends(rt.env, rt.platform)),
     exitCode: 0,
-    session(cmd) {
+    session: (cmd) => ctx.sessionFor(cmd.optsWithGlobals<GlobalFlags>()),
+    sessionFor(flags) {
       if (session) return session;
-      const options = resolveGlobalOptions(cmd.optsWithGlobals<GlobalFlags>(), rt, ctx.availableBackends());
+      const options = resolveGlobalOptions(flags, rt, ctx.availableBackends());
       if (options.debug) {
         rt.enableDebug();
         rt.log.debug(`aws-vault ${VERSION}`);

@@ -7,6 +7,7 @@ import type { CliContext } from "./context.ts";
 import { prefixed, runExport, validateExportOptions, type ExportFlags } from "./export.ts";
 import type { Session } from "./global.ts";
 import { helpMessage, startExecServer } from "./exec-server.ts";
+import { profileOrPick } from "./pick-profile.ts";
 import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
 
 export interface ExecOptions extends CredentialFlags {
@@ -30,7 +31,7 @@ export function registerExec(program: Command, ctx: CliContext): void {
   program
     .command("exec")
     .description("Execute a command with AWS credentials.")
-    .argument("<profile>", "Name of the profile")
+    .argument("[profile]", "Name of the profile (on a terminal, chosen from a list when left out)")
     .argument("[cmd]", "Command to execute, defaults to $SHELL")
     .argument("[args...]", "Command arguments")
     .option("-d, --duration <duration>", "Duration of the temporary or assume-role session. Defaults to 1h")
@@ -44,14 +45,17 @@ export function registerExec(program: Command, ctx: CliContext): void {
     .option("--lazy", "When using --ecs-server, lazily fetch credentials")
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
     .option("--use-device-code", "Sign in to SSO with the device code flow instead of the browser and a loopback redirect")
-    .action((profile: string, command: string | undefined, args: string[], flags: ExecFlags, cmd: Command) =>
+    .action((given: string | undefined, command: string | undefined, args: string[], flags: ExecFlags, cmd: Command) =>
       ctx.run("exec", async () => {
+        // Flags are checked before a profile is picked.
         if (flags.json) {
           if (flags.ec2Server) throw new UserError("Can't use --ec2-server with --json");
           if (flags.ecsServer || flags.server) throw new UserError("Can't use --ecs-server with --json");
-          return runExport({ ...validateExportOptions(profile, { ...flags, format: "json" }) }, ctx.session(cmd));
+          const o = validateExportOptions(given ?? "", { ...flags, format: "json" });
+          return runExport({ ...o, profile: await profileOrPick(ctx.session(cmd), given, "exec") }, ctx.session(cmd));
         }
-        return runExec(validateExecOptions(profile, command, args, flags), ctx.session(cmd));
+        const o = validateExecOptions(given ?? "", command, args, flags);
+        return runExec({ ...o, profile: await profileOrPick(ctx.session(cmd), given, "exec") }, ctx.session(cmd));
       }),
     );
 }

@@ -1,9 +1,11 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { UsageError, UserError } from "../errors.ts";
 import { parseSessionDuration } from "../util/duration.ts";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
+import { withHint } from "./hints.ts";
+import { profileOrPick } from "./pick-profile.ts";
 import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
 
 export interface ExportOptions extends CredentialFlags {
@@ -24,16 +26,26 @@ export function registerExport(program: Command, ctx: CliContext): void {
   program
     .command("export")
     .description("Export AWS credentials.")
-    .argument("<profile>", "Name of the profile")
+    .argument("[profile]", "Name of the profile (on a terminal, chosen from a list when left out)")
     .option("-d, --duration <duration>", "Duration of the temporary or assume-role session. Defaults to 1h")
     .option("-n, --no-session", "Skip creating STS session with GetSessionToken")
     .option("--region <region>", "The AWS region")
     .option("-t, --mfa-token <token>", "The MFA token to use")
-    .addOption(new Option("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"))
+    // createOption, not `new Option`: a type-only commander import keeps commander out of the fast path
+    // (fast-path.ts imports this file).
+    .addOption(
+      withHint(
+        program.createOption("--format <format>", `Format to output credentials. Valid values: ${EXPORT_FORMATS.join(", ")}`).default("env"),
+        EXPORT_FORMATS,
+      ),
+    )
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
     .option("--use-device-code", "Sign in to SSO with the device code flow instead of the browser and a loopback redirect")
-    .action((profile: string, flags: ExportFlags, cmd: Command) =>
-      ctx.run("export", () => runExport(validateExportOptions(profile, flags), ctx.session(cmd))),
+    .action((given: string | undefined, flags: ExportFlags, cmd: Command) =>
+      ctx.run("export", async () => {
+        const o = validateExportOptions(given ?? "", flags);
+        return runExport({ ...o, profile: await profileOrPick(ctx.session(cmd), given, "export") }, ctx.session(cmd));
+      }),
     );
 }
 
@@ -59,7 +71,7 @@ export async function runExport(o: ExportOptions, s: Session): Promise<number> {
   if (rt.env.AWS_VAULT) {
     throw new UserError("in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force");
   }
-  const { config, provider } = await resolveCredentials(s, o);
+  const { config, provider } = await resolveCredentials(s, { ...o, profileConfigOnly: true });
   let creds;
   try {
     creds = await provider.retrieve();

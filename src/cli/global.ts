@@ -7,6 +7,7 @@ import { promptSecretLine } from "../prompt/terminal.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 import { ConfigFile } from "../vault/config/loader.ts";
+import { loadConfigFor } from "../vault/config/scan.ts";
 
 export const ENV = {
   backend: "AWS_VAULT_BACKEND",
@@ -97,8 +98,9 @@ export class Session {
     readonly options: GlobalOptions,
   ) {}
 
-  keyring(): Promise<Keyring> {
-    this.#keyring ??= this.#openKeyring();
+  /** Opens the keyring once; `profile` (the first caller's) is named in a passphrase prompt. */
+  keyring(profile?: string): Promise<Keyring> {
+    this.#keyring ??= this.#openKeyring(profile);
     return this.#keyring;
   }
 
@@ -107,7 +109,16 @@ export class Session {
     return this.#config;
   }
 
-  async #openKeyring(): Promise<Keyring> {
+  /**
+   * The config as far as resolving `profile` needs it (config/scan.ts): the same answers for that
+   * profile and what it references, without parsing a big file's other sections. The full file,
+   * when something already loaded it, serves as well.
+   */
+  configFileFor(profile: string): Promise<ConfigFile> {
+    return this.#config ?? loadConfigFor(this.options.configPath, profile);
+  }
+
+  async #openKeyring(profile: string | undefined): Promise<Keyring> {
     const { rt, options } = this;
     const available = options.availableBackends;
     if (!available.includes(options.backend) && !isBackendName(options.backend)) {
@@ -127,7 +138,8 @@ export class Session {
           ...(envPass !== undefined ? { fromEnv: new Secret(envPass) } : {}),
           prompt: async (message, { confirm }) => {
             const withoutTerminal = `without a terminal, set ${ENV.filePassphrase} (the file keyring's passphrase)`;
-            const first = await promptSecretLine(rt, message, { trim: false, withoutTerminal });
+            const named = profile ? message.replace(/: $/, ` (profile ${profile}): `) : message;
+            const first = await promptSecretLine(rt, named, { trim: false, withoutTerminal });
             if (confirm) {
               const again = await promptSecretLine(rt, "Enter passphrase again to confirm: ", { trim: false, withoutTerminal });
               if (!first.equals(again)) throw new UserError("the passphrases do not match; nothing was stored");

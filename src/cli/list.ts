@@ -105,6 +105,15 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
   ];
   const shownSessions = new Set<string>();
   const shownTokens = new Set<string>();
+  // Indexes, so 1,000 profiles with 1,000 sessions is linear work, not a million comparisons.
+  const sessionsByProfile = new Map<string, Array<{ key: string; session: SessionKey }>>();
+  for (const s of sessions) {
+    const list = sessionsByProfile.get(s.session.profileName);
+    if (list) list.push(s);
+    else sessionsByProfile.set(s.session.profileName, [s]);
+  }
+  const storedNames = new Set(credentialNames);
+  const configNames = new Set(profileNames);
   for (const name of profileNames) {
     const labels: string[] = [];
     // The token this profile's SSO config uses (aws-vault never shows it: its `Has` bug, §16 item 3).
@@ -114,14 +123,13 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
       shownTokens.add(startUrl);
       labels.push(tokenLabel);
     }
-    for (const { key, session } of sessions) {
-      if (session.profileName !== name) continue;
+    for (const { key, session } of sessionsByProfile.get(name) ?? []) {
       shownSessions.add(key);
       labels.push(sessionLabel(session, now));
     }
-    rows.push([name, credentialNames.includes(name) ? name : "-", labels.length ? labels.join(", ") : "-"]);
+    rows.push([name, storedNames.has(name) ? name : "-", labels.length ? labels.join(", ") : "-"]);
   }
-  for (const name of credentialNames) if (!profileNames.includes(name)) rows.push(["-", name, "-"]);
+  for (const name of credentialNames) if (!configNames.has(name)) rows.push(["-", name, "-"]);
   // Then everything not shown yet, tokens first (aws-vault's order).
   for (const [url, label] of tokenLabels) if (!shownTokens.has(url)) rows.push(["-", "-", label]);
   for (const { key, session } of sessions) if (!shownSessions.has(key)) rows.push(["-", "-", sessionLabel(session, now)]);

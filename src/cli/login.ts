@@ -18,6 +18,7 @@ import type { CredentialsProvider } from "../vault/providers/provider.ts";
 import type { CliContext } from "./context.ts";
 import { prefixed } from "./export.ts";
 import type { Session } from "./global.ts";
+import { canPick, profileOrPick } from "./pick-profile.ts";
 import { resolveCredentials } from "./temp-credentials.ts";
 
 export interface LoginOptions {
@@ -63,8 +64,15 @@ export function registerLogin(program: Command, ctx: CliContext): void {
     .option("--browser-profile", "Open the console in a browser session of the profile's own (env: AWS_VAULT_BROWSER_PROFILE)")
     .option("--auto-logout", "Sign out of any console session in the browser first")
     .option("--use-device-code", "Sign in to SSO with the device code flow instead of the browser and a loopback redirect")
-    .action((profile: string | undefined, flags: LoginFlags, cmd: Command) =>
-      ctx.run("login", () => runLogin(validateLoginOptions(profile, flags), ctx.session(cmd))),
+    .action((given: string | undefined, flags: LoginFlags, cmd: Command) =>
+      ctx.run("login", async () => {
+        const s = ctx.session(cmd);
+        const o = validateLoginOptions(given, flags);
+        // Without a profile the environment's credentials are used; with none there, a terminal picks one.
+        const fromEnv = Boolean(s.rt.env.AWS_ACCESS_KEY_ID || s.rt.env.AWS_ACCESS_KEY);
+        const profile = given || fromEnv || !canPick(s) ? given : await profileOrPick(s, undefined, "log in with");
+        return runLogin({ ...o, ...(profile ? { profile } : {}) }, s);
+      }),
     );
 }
 

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
 import { registerClear } from "./clear.ts";
+import { registerCompletion } from "./completion-command.ts";
 import { registerExec } from "./exec.ts";
 import { registerExport } from "./export.ts";
 import { registerList } from "./list.ts";
@@ -12,6 +13,7 @@ import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
 import { registerSso } from "./sso.ts";
+import { registerVersion } from "./version-command.ts";
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("aws-vault")
@@ -52,5 +54,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
   registerSso(program, ctx);
+  registerCompletion(program, ctx);
+  registerVersion(program, ctx);
   return program;
 }

@@ -30,7 +30,7 @@ export function registerRemove(program: Command, ctx: CliContext): void {
 
 export async function runRemove(o: RemoveOptions, s: Session): Promise<number> {
   const { rt } = s;
-  const keyring = await s.keyring();
+  const keyring = await s.keyring(o.profile);
   const sessions = new SessionStore(keyring, () => rt.now());
   if (o.sessionsOnly) {
     rt.stdout.write(`Deleted ${await sessions.removeForProfile(o.profile)} sessions.\n`);

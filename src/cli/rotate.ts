@@ -40,7 +40,7 @@ export async function runRotate(o: RotateCommandOptions, s: Session): Promise<nu
   await rotateAccessKey(
     {
       rt,
-      keyring: await s.keyring(),
+      keyring: await s.keyring(o.profile),
       aws: sdkClients(),
       stsEndpoint: (hop) => serviceEndpoint(file, hop, "sts", rt.env) ?? legacyStsEndpoint(hop.region, hop.stsRegionalEndpoints),
       iamEndpoint: (hop) => serviceEndpoint(file, hop, "iam", rt.env),

@@ -26,6 +26,8 @@ export interface CredentialFlags {
   avoidTerminalPrompt?: boolean;
   ssoUseStdout?: boolean;
   ssoUseDeviceCode?: boolean;
+  /** Read only the config sections this profile needs (export: big configs, config/scan.ts). */
+  profileConfigOnly?: boolean;
 }
 
 export interface ResolvedCredentials {
@@ -42,7 +44,7 @@ export async function resolveCredentials(
   aws: AwsClients = sdkClients(),
 ): Promise<ResolvedCredentials> {
   const { rt } = s;
-  const file = await s.configFile();
+  const file = f.profileConfigOnly ? await s.configFileFor(f.profile) : await s.configFile();
   const base: BaseConfig = {
     ...(f.region ? { region: f.region } : {}),
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
@@ -52,7 +54,7 @@ export async function resolveCredentials(
   };
   const loader = new ConfigLoader({ file, baseConfig: base, env: rt.env, activeProfile: f.profile, log: (m) => rt.log.debug(m) });
   const config = loader.getProfileConfig(f.profile);
-  const keyring = await s.keyring();
+  const keyring = await s.keyring(f.profile);
   if (!profileExists(file, f.profile) && !(await new CredentialStore(keyring).has(f.profile))) {
     const unread = file.unreadProfileHeader(f.profile);
     throw new UserError(`profile '${f.profile}' not found in ${file.path} and no stored credentials exist for it`, {
@@ -66,9 +68,9 @@ export async function resolveCredentials(
     rt,
     keyring,
     aws,
-    mfaToken: (serial, mfaProcess) => {
+    mfaToken: (serial, mfaProcess, profile) => {
       promptMethod ??= choosePromptDriver(rt, { explicit: s.options.prompt, avoidTerminal: Boolean(f.avoidTerminalPrompt) });
-      return mfaTokenProvider(rt, { mfaToken: f.mfaToken, mfaProcess, promptMethod })(serial);
+      return mfaTokenProvider(rt, { mfaToken: f.mfaToken, mfaProcess, promptMethod })(serial, profile);
     },
     stsEndpoint: (hop) => serviceEndpoint(file, hop, "sts", rt.env) ?? legacyStsEndpoint(hop.region, hop.stsRegionalEndpoints),
     ssoEndpoint: (hop) => serviceEndpoint(file, hop, "sso", rt.env),

@@ -273,6 +273,8 @@ export function encodeFileName(key: string): string {
 
 /** Inverse of encodeFileName: `%XX` with valid hex becomes that byte; anything else is kept. */
 export function decodeFileName(name: string): string {
+  // Most names have no escape: nothing to decode (a listing decodes every file's name).
+  if (!name.includes("%")) return name;
   // split() with a capture group puts the `%XX` escapes at the odd indexes.
   const bytes = name.split(/(%[0-9A-Fa-f]{2})/).flatMap((part, i) => (i % 2 === 1 ? [parseInt(part.slice(1), 16)] : [...Buffer.from(part)]));
   return Buffer.from(bytes).toString("utf8");

@@ -7,6 +7,7 @@
 // (`.aws-vault-tmp-*`). Those names are reserved: no item may take them, they are never listed,
 // and temp files orphaned by a killed writer are removed by the next write. Any other file that
 // does not have the shape of an item (`.DS_Store`, notes) is left alone and not listed.
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
@@ -139,7 +140,7 @@ export class FileKeyring implements Keyring {
     if (known && known.ino === ino && known.mtimeMs === mtimeMs && known.size === size) return known.item;
     let item: boolean;
     try {
-      item = looksLikeItem(await readFile(join(this.#opts.dir, name), "utf8"));
+      item = looksLikeItem(readFileSync(join(this.#opts.dir, name), "utf8"));
     } catch (e) {
       // Unreadable (permissions): it may well be an item, so it stays visible; gone: not listed.
       if (errnoCode(e) === "ENOENT") return false;
@@ -153,7 +154,9 @@ export class FileKeyring implements Keyring {
   async #itemFiles(): Promise<string[]> {
     let names: string[];
     try {
-      names = await readdir(this.#opts.dir);
+      // Listing is synchronous (readdir, then a stat and, once per process, a read per file): with
+      // 2,000 items, awaiting each call made 4,000 thread-pool round trips per listing.
+      names = readdirSync(this.#opts.dir);
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return [];
       throw new KeyringError(`cannot list ${this.#opts.dir}: ${(e as Error).message}`, { cause: e });
@@ -162,7 +165,7 @@ export class FileKeyring implements Keyring {
     for (const name of names.sort()) {
       if (isOwnFileName(name)) continue;
       try {
-        const s = await stat(join(this.#opts.dir, name));
+        const s = statSync(join(this.#opts.dir, name));
         if (s.isFile() && (await this.#isItem(name, s.ino, s.mtimeMs, s.size))) files.push(name);
       } catch {
         // vanished meanwhile

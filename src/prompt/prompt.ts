@@ -8,7 +8,8 @@ import { terminalMfaPrompt } from "./terminal.ts";
 import { ykmanPrompt } from "./ykman.ts";
 import { zenityPrompt } from "./zenity.ts";
 
-export type MfaPrompt = (serial: string) => Promise<Secret>;
+/** Asks for the code of the MFA device `serial`, for `profile` (named in the prompt). */
+export type MfaPrompt = (serial: string, profile?: string) => Promise<Secret>;
 
 export const TERMINAL_DRIVER = "terminal";
 
@@ -17,8 +18,8 @@ export const PASS_PROMPT_REMOVED_MESSAGE =
   "a dedicated device goes against security best practices. If you wish to continue using pass, " +
   "add `mfa_process = pass otp <your mfa_serial>` to profiles in your ~/.aws/config file.";
 
-export function mfaPromptText(serial: string): string {
-  return `Enter MFA code for ${serial}: `;
+export function mfaPromptText(serial: string, profile?: string): string {
+  return `Enter MFA code for ${serial}${profile ? ` (profile ${profile})` : ""}: `;
 }
 
 interface PromptDriver {
@@ -32,9 +33,9 @@ interface PromptDriver {
 }
 
 const DRIVERS: ReadonlyMap<string, PromptDriver> = new Map<string, PromptDriver>([
-  ["kdialog", { binary: "kdialog", create: (rt) => (serial) => kdialogPrompt(rt, mfaPromptText(serial)) }],
-  ["osascript", { binary: "osascript", create: (rt) => (serial) => osascriptPrompt(rt, mfaPromptText(serial)) }],
-  [TERMINAL_DRIVER, { create: (rt) => (serial) => terminalMfaPrompt(rt, mfaPromptText(serial)) }],
+  ["kdialog", { binary: "kdialog", create: (rt) => (serial, profile) => kdialogPrompt(rt, mfaPromptText(serial, profile)) }],
+  ["osascript", { binary: "osascript", create: (rt) => (serial, profile) => osascriptPrompt(rt, mfaPromptText(serial, profile)) }],
+  [TERMINAL_DRIVER, { create: (rt) => (serial, profile) => terminalMfaPrompt(rt, mfaPromptText(serial, profile)) }],
   [
     "wincredui",
     {
@@ -44,8 +45,8 @@ const DRIVERS: ReadonlyMap<string, PromptDriver> = new Map<string, PromptDriver>
         Promise.reject(new UserError("wincredui is not supported by this build; use --prompt=terminal")),
     },
   ],
-  ["ykman", { binary: "ykman", create: (rt) => (serial) => ykmanPrompt(rt, serial) }],
-  ["zenity", { binary: "zenity", create: (rt) => (serial) => zenityPrompt(rt, mfaPromptText(serial)) }],
+  ["ykman", { binary: "ykman", create: (rt) => (serial, profile) => ykmanPrompt(rt, serial, profile) }],
+  ["zenity", { binary: "zenity", create: (rt) => (serial, profile) => zenityPrompt(rt, mfaPromptText(serial, profile)) }],
 ]);
 
 function isAvailable(rt: Runtime, driver: PromptDriver): boolean {

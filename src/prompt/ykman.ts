@@ -12,9 +12,15 @@ export function ykmanArgs(env: Runtime["env"], serial: string): string[] {
   return legacy ? [...args, "oath", "code", "--single", name] : [...args, "oath", "accounts", "code", "--single", name];
 }
 
-export function ykmanPrompt(rt: Runtime, serial: string): Promise<Secret> {
+/** What the user is told before ykman runs: it may wait for a touch, silently. */
+export function ykmanTouchNotice(serial: string, profile?: string): string {
+  return `aws-vault: getting the MFA code for ${serial}${profile ? ` (profile ${profile})` : ""} from your YubiKey: touch it if it flashes\n`;
+}
+
+export function ykmanPrompt(rt: Runtime, serial: string, profile?: string): Promise<Secret> {
   const args = ykmanArgs(rt.env, serial);
   rt.log.debug(`Fetching MFA code using \`ykman ${args.join(" ")}\``);
+  rt.stderr.write(ykmanTouchNotice(serial, profile));
   // stdin and stderr on /dev/tty so touch and password prompts work under credential_process.
   return runPromptProgram(rt, { name: "ykman", run: program("ykman", args, "tty") });
 }

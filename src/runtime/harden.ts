@@ -14,7 +14,6 @@
 //   elsewhere           nothing (fails soft): macOS and Windows write no cores by default.
 //
 // See docs/compatibility.md ("Core dumps").
-import { spawnSync } from "node:child_process";
 
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
@@ -90,7 +89,8 @@ export function hardenProcess(opts: HardenOptions = {}): HardenResult {
       return { dumpable, coreLimitZero, detail: "prctl(PR_SET_DUMPABLE, 0) and RLIMIT_CORE 0" };
     }
     if (!opts.longRunning) return { dumpable: true, coreLimitZero: false, detail: "Node: short command, left as is" };
-    const r = spawnSync("prlimit", ["--pid", String(process.pid), "--core=0:"], { stdio: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    // child_process is loaded here only: this runs at every start-up, prlimit only for long-running modes.
+    const r = process.getBuiltinModule("node:child_process").spawnSync("prlimit", ["--pid", String(process.pid), "--core=0:"], { stdio: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
     const coreLimitZero = r.status === 0;
     return { dumpable: true, coreLimitZero, detail: coreLimitZero ? "Node: RLIMIT_CORE 0 through prlimit" : "Node: prlimit unavailable" };
   } catch (e) {

@@ -3,7 +3,7 @@
 // refresh it while they run) or, on the same host, when its pid is no longer alive.
 // Not re-entrant: nesting withFileLock on one path in one process waits until the timeout.
 
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "./builtins.ts";
 import { open, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { UserError } from "../errors.ts";
@@ -153,7 +153,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
   const sleep = opts.sleep ?? defaultSleep;
   const localHost = hostname();
-  const token = randomBytes(12).toString("hex");
+  const token = nodeCrypto().randomBytes(12).toString("hex");
   const content = `${process.pid}\n${localHost}\n${token}\n`;
 
   const started = Date.now();

@@ -1,11 +1,7 @@
 // The production Runtime: the only module that touches `process`.
-import { spawn as nodeSpawn, type StdioOptions } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import type { StdioOptions } from "node:child_process";
 import { accessSync, closeSync, constants, openSync, read, statSync, writeSync } from "node:fs";
-import { homedir } from "node:os";
 import { delimiter, isAbsolute, join } from "node:path";
-import { StringDecoder } from "node:string_decoder";
-import { ReadStream } from "node:tty";
 import { CancelledError, UserError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
 import { withoutSecretVars } from "./secret-env.ts";
@@ -14,6 +10,7 @@ import { mapStackTrace } from "./source-map.ts";
 import type {
   Child,
   DebugLogger,
+  OutputStream,
   OutputResult,
   RunOptions,
   Runtime,
@@ -21,6 +18,12 @@ import type {
   Spawner,
   Tty,
 } from "./runtime.ts";
+
+// Built-ins that only some commands need are loaded on first use: under Bun each of
+// child_process, crypto, os and tty costs a noticeable share of a whole `--version`.
+const nodeSpawn = (cmd: string, args: string[], opts: import("node:child_process").SpawnOptions) =>
+  process.getBuiltinModule("node:child_process").spawn(cmd, args, opts);
+const isatty = (fd: number): boolean => process.getBuiltinModule("node:tty").isatty(fd);
 
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
@@ -41,8 +44,8 @@ class TrackedOutput {
   #pending = 0;
   #idle: Array<() => void> = [];
   constructor(readonly stream: NodeJS.WriteStream) {}
-  write(text: string): void {
-    if (text === "") return;
+  write(text: string | Uint8Array): void {
+    if (text.length === 0) return;
     this.#pending++;
     this.stream.write(text, () => {
       this.#pending--;
@@ -54,15 +57,56 @@ class TrackedOutput {
   }
 }
 
-const stdoutOut = new TrackedOutput(process.stdout);
-const stderrOut = new TrackedOutput(process.stderr);
 
 class StderrLogger implements DebugLogger {
   enabled = false;
+  constructor(private readonly out: OutputStream) {}
   debug(message: string): void {
     if (!this.enabled) return;
-    stderrOut.write(`${logStamp(new Date())} ${redact(message)}\n`);
+    this.out.write(`${logStamp(new Date())} ${redact(message)}\n`);
   }
+}
+
+/** process.stdout/stderr once something had to use them (so exitProcess knows what to wait for). */
+const openedStreams: TrackedOutput[] = [];
+
+/**
+ * stdout or stderr. Text goes straight to the file descriptor with a blocking write: creating
+ * process.stdout/stderr costs more than a whole cached `export` under Bun (it loads the stream
+ * machinery), and the credential_process path writes one short document. If the descriptor cannot
+ * take a direct write (a non-blocking pipe that is full: EAGAIN; a closed pipe: EPIPE; anything
+ * else), the rest of the text and everything after it goes through the stream, which keeps Node's
+ * own behaviour for those cases; the order of the output is kept.
+ */
+function fdOutput(fd: 1 | 2): OutputStream {
+  let stream: TrackedOutput | undefined;
+  const viaStream = (): TrackedOutput => {
+    if (!stream) {
+      stream = new TrackedOutput(fd === 1 ? process.stdout : process.stderr);
+      openedStreams.push(stream);
+    }
+    return stream;
+  };
+  let tty: boolean | undefined;
+  return {
+    write(text) {
+      if (stream) {
+        stream.write(text);
+        return;
+      }
+      const bytes = Buffer.from(text, "utf8");
+      let off = 0;
+      try {
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      } catch {
+        viaStream().write(bytes.subarray(off));
+      }
+    },
+    get isTTY() {
+      tty ??= isatty(fd);
+      return tty;
+    },
+  };
 }
 
 function isExecutableFile(path: string): boolean {
@@ -108,11 +152,11 @@ function readTty(fd: number, buf: Buffer): Promise<number> {
  */
 class DevTty implements Tty {
   readonly #fd: number;
-  readonly #mode: ReadStream;
+  readonly #mode: import("node:tty").ReadStream;
   constructor() {
     this.#fd = openDevTty("r+");
     try {
-      this.#mode = new ReadStream(openDevTty("r"));
+      this.#mode = new (process.getBuiltinModule("node:tty").ReadStream)(openDevTty("r"));
       this.#mode.setRawMode(true);
     } catch (e) {
       closeSync(this.#fd);
@@ -126,7 +170,7 @@ class DevTty implements Tty {
     const echo = (text: string) => {
       if (opts.echo) this.write(text);
     };
-    const decoder = new StringDecoder("utf8");
+    const decoder = new (process.getBuiltinModule("node:string_decoder").StringDecoder)("utf8");
     const buf = Buffer.alloc(256);
     let line = "";
     try {
@@ -161,6 +205,13 @@ class DevTty implements Tty {
     } finally {
       this.write("\n");
     }
+  }
+  readonly #keys = new (process.getBuiltinModule("node:string_decoder").StringDecoder)("utf8");
+  async readKeys(): Promise<string> {
+    const buf = Buffer.alloc(256);
+    const n = await readTty(this.#fd, buf);
+    if (n === 0) throw new CancelledError();
+    return this.#keys.write(buf.subarray(0, n));
   }
   close(): void {
     try {
@@ -252,6 +303,12 @@ function nodeSpawner(env: Record<string, string | undefined>): Spawner {
   };
 }
 
+function engine(): string {
+  const bun = (globalThis as { Bun?: { version?: string } }).Bun;
+  const name = bun?.version ? `bun ${bun.version}` : `node ${process.version}`;
+  return `${name} ${process.platform}/${process.arch}`;
+}
+
 function selfCommand(): string[] {
   // Under a Bun-compiled binary, argv[1] is a virtual path inside the executable.
   const isCompiled = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && !process.execPath.endsWith("/bun");
@@ -266,30 +323,27 @@ export function nodeRuntime(): Runtime {
   // The SDK's Node-support notice is about our bundled SDK, not something the user can act on;
   // it would also pollute credential_process stderr. Set after copying env, so children never see it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-  const log = new StderrLogger();
+  const stdout = fdOutput(1);
+  const stderr = fdOutput(2);
+  const log = new StderrLogger(stderr);
   return {
     env,
     platform: process.platform,
-    homedir: env.HOME || homedir(),
+    homedir: env.HOME || process.getBuiltinModule("node:os").homedir(),
     cwd: process.cwd(),
     pid: process.pid,
     selfCommand: selfCommand(),
-    stdout: {
-      write: (t) => stdoutOut.write(t),
-      get isTTY() {
-        return Boolean(process.stdout.isTTY);
-      },
+    stdout,
+    stderr,
+    get stdinIsTTY() {
+      return isatty(0);
     },
-    stderr: {
-      write: (t) => stderrOut.write(t),
-      get isTTY() {
-        return Boolean(process.stderr.isTTY);
-      },
+    get engine() {
+      return engine();
     },
-    stdinIsTTY: Boolean(process.stdin.isTTY),
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    random: (n) => new Uint8Array(randomBytes(n)),
+    random: (n) => new Uint8Array(process.getBuiltinModule("node:crypto").randomBytes(n)),
     openTty: () => new DevTty(),
     spawn: nodeSpawner(env),
     onSignal(signal: SignalName, handler: () => void) {
@@ -305,8 +359,12 @@ export function nodeRuntime(): Runtime {
   };
 }
 
-/** Waits until everything written to stdout and stderr has reached the OS, then exits. Only bin/ calls this. */
+/**
+ * Waits until everything written to stdout and stderr has reached the OS, then exits. Only bin/
+ * calls this. Direct writes (fdOutput) are complete when they return; what went through a stream is
+ * waited for.
+ */
 export async function exitProcess(code: number): Promise<never> {
-  await Promise.all([stdoutOut.flushed(), stderrOut.flushed()]);
+  await Promise.all(openedStreams.map((s) => s.flushed()));
   process.exit(code);
 }

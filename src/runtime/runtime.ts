@@ -11,6 +11,11 @@ export interface Tty {
   write(text: string): void;
   /** Reads one line. With echo false, typed characters are not shown. Ctrl-C rejects with CancelledError. */
   readLine(opts: { echo: boolean }): Promise<string>;
+  /**
+   * Reads what the terminal sends next (keys, escape sequences), raw. Only one read is ever in
+   * flight, and none after the caller stops asking, so nothing typed later is swallowed.
+   */
+  readKeys?(): Promise<string>;
   close(): void;
 }
 
@@ -75,6 +80,8 @@ export interface Runtime {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly stdinIsTTY: boolean;
+  /** What runs us, e.g. "node v20.19.0 linux/x64" or "bun 1.2.0 linux/x64" (for `version`). */
+  readonly engine?: string;
   now(): Date;
   sleep(ms: number): Promise<void>;
   random(bytes: number): Uint8Array;

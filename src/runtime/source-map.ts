@@ -3,7 +3,7 @@
 // printed, so start-up never pays for them (Node's own --enable-source-maps parses every map at
 // load). The Bun binary embeds its map and Bun maps its own stack traces.
 import { readFileSync } from "node:fs";
-import { SourceMap } from "node:module";
+import type { SourceMap } from "node:module";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,7 +13,8 @@ function mapFor(file: string): SourceMap | null {
   let m = maps.get(file);
   if (m === undefined) {
     try {
-      m = new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8")));
+      // node:module is loaded only when a stack is printed.
+      m = new (process.getBuiltinModule("node:module").SourceMap)(JSON.parse(readFileSync(`${file}.map`, "utf8")));
     } catch {
       m = null;
     }

@@ -48,6 +48,15 @@ export class CredentialsCache {
     return this.#refreshes;
   }
 
+  /**
+   * The cached credentials when get() would hand them out at once with nothing else to do (fresh:
+   * outside the refresh window), else undefined. Lets a server answer without a promise round-trip.
+   */
+  fresh(): CachedCredentials | undefined {
+    const cur = this.#current;
+    return cur && timeLeft(cur, this.#opts.now().getTime()) >= this.#opts.windowMs ? cur : undefined;
+  }
+
   /** The credentials to serve now: the cached ones while fresh, else a shared refresh. */
   get(): Promise<CachedCredentials> {
     const now = this.#opts.now().getTime();

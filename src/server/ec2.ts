@@ -12,7 +12,7 @@ import { formatIso8601, goJsonObject } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
 import { type CachedCredentials, CredentialsCache, serverCredentialsCache } from "./credentials-cache.ts";
 import { safeErrorMessage, servedExpiration } from "./ecs.ts";
-import { type CredentialServerOptions, type Handler, listenHttp, requestPath, secretMatcher, sendText, withSecurityChecks } from "./middleware.ts";
+import { type CredentialHandler, type CredentialServerOptions, listenHttp, requestPath, secretMatcher, sendText, withSecurityChecks } from "./middleware.ts";
 import {
   ENV_EC2_PROXY,
   isListening,
@@ -105,10 +105,10 @@ export function imdsCredentialsBody(served: CachedCredentials, now: Date): strin
   ])}\n`;
 }
 
-export function ec2Handler(o: Ec2ServerOptions, cache: CredentialsCache, tokens: ImdsTokens): Handler {
+export function ec2Handler(o: Ec2ServerOptions, cache: CredentialsCache, tokens: ImdsTokens): CredentialHandler {
   const bodies = new WeakMap<CachedCredentials, string>();
-  const text = (res: Parameters<Handler>[1], status: number, body: string) => sendText(res, status, body);
-  const redirect = (res: Parameters<Handler>[1], to: string) => sendText(res, 301, "", { Location: to });
+  const text = (res: Parameters<CredentialHandler>[1], status: number, body: string) => sendText(res, status, body);
+  const redirect = (res: Parameters<CredentialHandler>[1], to: string) => sendText(res, 301, "", { Location: to });
 
   return async (req, res) => {
     const path = requestPath(req);

@@ -3,11 +3,41 @@
 // listen/close pair that really releases the port.
 import type { CredentialsProvider } from "../vault/providers/provider.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { Socket } from "node:net";
 import type { Secret } from "../util/secret.ts";
+import { bunServe, listenBun } from "./bun-http.ts";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** What the credential servers read from a request: node:http's IncomingMessage, or Bun.serve's (bun-http.ts). */
+export interface ServerRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: { readonly remoteAddress?: string | undefined; readonly localAddress?: string | undefined };
+}
+
+/** What the credential servers do with a reply: node:http's ServerResponse, or bun-http.ts's. */
+export interface ServerReply {
+  statusCode: number;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string): unknown;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  end(body?: string): unknown;
+  destroy(): unknown;
+  once(event: "finish", listener: () => void): unknown;
+}
+
+/** A handler of the ECS and EC2 servers: runs on node:http and on Bun.serve alike. */
+export type CredentialHandler = (req: ServerRequest, res: ServerReply) => void | Promise<void>;
 
 /** Writes one request-log line; undefined when --debug is off (so nothing is even formatted). */
 export type RequestLog = ((line: string) => void) | undefined;
@@ -25,7 +55,7 @@ export function isLoopbackAddress(addr: string | undefined): boolean {
  * A local peer: loopback, or a connection whose source is our own listening address (the root
  * proxy on 169.254.169.254 sees local clients coming from that alias).
  */
-export function isLocalPeer(req: IncomingMessage): boolean {
+export function isLocalPeer(req: ServerRequest): boolean {
   const { remoteAddress, localAddress } = req.socket;
   return isLoopbackAddress(remoteAddress) || (remoteAddress !== undefined && remoteAddress === localAddress);
 }
@@ -54,7 +84,7 @@ const BASE_HEADERS = {
   "Cache-Control": "no-store",
 };
 
-export function sendText(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+export function sendText(res: ServerReply, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
     ...BASE_HEADERS,
     "Content-Type": "text/plain; charset=utf-8",
@@ -64,7 +94,7 @@ export function sendText(res: ServerResponse, status: number, body: string, head
   res.end(body);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: string, contentType = "application/json"): void {
+export function sendJson(res: ServerReply, status: number, body: string, contentType = "application/json"): void {
   res.writeHead(status, {
     ...BASE_HEADERS,
     "Content-Type": contentType,
@@ -74,7 +104,7 @@ export function sendJson(res: ServerResponse, status: number, body: string, cont
 }
 
 /** The path of a request URL without its query string. */
-export function requestPath(req: IncomingMessage): string {
+export function requestPath(req: ServerRequest): string {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   return q === -1 ? url : url.slice(0, q);
@@ -82,7 +112,7 @@ export function requestPath(req: IncomingMessage): string {
 
 export interface SecurityOptions {
   /** Whether this Host header value names our listener (already lower-cased). */
-  allowHost(host: string, req: IncomingMessage): boolean;
+  allowHost(host: string, req: ServerRequest): boolean;
   log: RequestLog;
 }
 
@@ -92,7 +122,7 @@ export interface SecurityOptions {
  * '<host>'`), which stops a browser page that rebinds its DNS name to 127.0.0.1. Logs method, path
  * and status only; never headers. A handler that throws answers 500 without details.
  */
-export function withSecurityChecks(handler: Handler, opts: SecurityOptions): Handler {
+export function withSecurityChecks(handler: CredentialHandler, opts: SecurityOptions): CredentialHandler {
   const { log } = opts;
   return (req, res) => {
     if (log) {
@@ -113,7 +143,7 @@ export function withSecurityChecks(handler: Handler, opts: SecurityOptions): Han
   };
 }
 
-function internalError(res: ServerResponse): void {
+function internalError(res: ServerReply): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -166,6 +196,16 @@ export async function listenHttp(handler: Handler, host: string, port: number): 
       return closing;
     },
   };
+}
+
+/**
+ * Listens for a credential server: Bun.serve under Bun (the standalone binary), node:http under
+ * Node. The handler and its checks are the same on both.
+ */
+export async function listenCredentialServer(handler: CredentialHandler, host: string, port: number): Promise<LoopbackServer> {
+  const serve = bunServe();
+  if (serve) return listenBun(serve, handler, host, port);
+  return listenHttp(handler, host, port);
 }
 
 /** What both credential servers are built from. */

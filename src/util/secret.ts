@@ -1,4 +1,3 @@
-import { inspect } from "node:util";
 
 const REDACTED = "[redacted]";
 
@@ -30,7 +29,7 @@ export class Secret {
   toJSON(): string {
     return REDACTED;
   }
-  [inspect.custom](): string {
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
     return REDACTED;
   }
 }

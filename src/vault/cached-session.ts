@@ -1,11 +1,11 @@
 // The session cache decorator (aws-vault's CachedSessionProvider), plus what aws-vault lacks:
 // concurrent invocations for one session, in this process or others, share one STS call (and so
 // one MFA prompt), and a cached session is reused only while it covers the duration asked for.
-import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyringError, WrongPassphraseError } from "../errors.ts";
 import { formatGoDuration } from "../util/duration.ts";
+import { nodeCrypto } from "../runtime/builtins.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import { maskKeyId } from "../util/redact.ts";
 import type { Credentials } from "./credentials.ts";
@@ -74,7 +74,8 @@ export function cachedSessionProvider(
     const hit = await usable(await cachedSession(quiet), quiet);
     if (hit) return hit;
     await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
-    const lockName = createHash("sha256")
+    const lockName = nodeCrypto()
+      .createHash("sha256")
       .update(`${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${lookup.type}\0${lookup.profileName}\0${lookup.mfaSerial ?? ""}`)
       .digest("hex")
       .slice(0, 32);

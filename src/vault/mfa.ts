@@ -6,7 +6,7 @@ import { definedEnv } from "../util/env.ts";
 import type { OutputResult, Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 
-export type MfaTokenProvider = (serial: string) => Promise<Secret>;
+export type MfaTokenProvider = (serial: string, profile?: string) => Promise<Secret>;
 
 export interface MfaTokenOptions {
   /** --mfa-token: reused for every MFA hop, as aws-vault does. */
@@ -25,9 +25,9 @@ export function mfaTokenProvider(rt: Runtime, opts: MfaTokenOptions): MfaTokenPr
   }
   if (mfaProcess) return async () => runMfaProcess(rt, mfaProcess);
   let prompt: MfaPrompt | undefined;
-  return async (serial) => {
+  return async (serial, profile) => {
     prompt ??= getPrompt(rt, promptMethod ?? choosePromptDriver(rt, { avoidTerminal: false }));
-    return prompt(serial);
+    return prompt(serial, profile);
   };
 }
 

@@ -10,10 +10,10 @@
 //   the listener then closes;
 // - a timeout (default 5 minutes) or Ctrl-C (SIGINT/SIGTERM) reject and close it too.
 // The code is a Secret; neither it nor the state is ever put in a message or a log line.
-import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { CancelledError, UserError } from "../errors.ts";
+import { nodeCrypto } from "../runtime/builtins.ts";
 import type { SignalName } from "../runtime/runtime.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import { Secret } from "../util/secret.ts";
@@ -58,7 +58,7 @@ const PAGE = (title: string, body: string) =>
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return x.length === y.length && nodeCrypto().timingSafeEqual(x, y);
 }
 
 /** A value from the authorization server that is safe to show: printable ASCII, bounded. */

@@ -1,7 +1,7 @@
 // OAuth 2.0 helpers shared by every browser sign-in with an authorization code (IAM Identity
 // Center today; AWS Sign-In's login session later): PKCE (RFC 7636) and the `state` value.
 // Randomness comes from the Runtime so tests can pin it; nothing here touches the network.
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../runtime/builtins.ts";
 import { Secret } from "../util/secret.ts";
 
 export interface PkcePair {
@@ -14,7 +14,7 @@ export interface PkcePair {
 
 /** RFC 7636 §4.2: the S256 challenge of a verifier. */
 export function s256Challenge(verifier: string): string {
-  return createHash("sha256").update(verifier, "ascii").digest("base64url");
+  return nodeCrypto().createHash("sha256").update(verifier, "ascii").digest("base64url");
 }
 
 export function createPkcePair(random: (bytes: number) => Uint8Array): PkcePair {

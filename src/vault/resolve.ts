@@ -13,7 +13,6 @@ import {
   ROLE_CHAINING_MAXIMUM_DURATION,
 } from "./config/profile.ts";
 import { cachedSessionProvider } from "./cached-session.ts";
-import { CredentialStore } from "./credential-store.ts";
 import { assumeRoleProvider } from "./providers/assume-role.ts";
 import { cacheTemporaryOnly, credentialProcessProvider } from "./providers/credential-process.ts";
 import { masterCredentialsProvider } from "./providers/master.ts";
@@ -39,21 +38,20 @@ export interface ResolveOptions {
 
 export class ProviderResolver {
   #chainedMfa = "";
-  readonly #store: CredentialStore;
+  /** The keyring's keys (CredentialStore.has), listed once per resolution (a chain asks once per hop; nothing is written meanwhile). */
+  #storedNames: Promise<string[]> | undefined;
 
   constructor(
     private readonly deps: VaultDeps,
     private readonly opts: ResolveOptions = {},
-  ) {
-    this.#store = new CredentialStore(deps.keyring);
-  }
+  ) {}
 
   #log(message: string): void {
     this.deps.rt.log.debug(message);
   }
 
   async providerFor(c: ProfileConfig): Promise<CredentialsProvider> {
-    const hasStored = await this.#store.has(c.profileName);
+    const hasStored = (await (this.#storedNames ??= this.deps.keyring.keys())).includes(c.profileName);
     if (hasStored || c.sourceProfile) return this.#sourceCredentialsWithSession(c, hasStored);
     if (c.ssoStartUrl) {
       this.#log(`profile ${c.profileName}: using SSO role credentials`);

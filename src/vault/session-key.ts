@@ -79,6 +79,19 @@ export function parseSessionKey(key: string): SessionKey | undefined {
 }
 
 /**
+ * What removeOldSessions deletes: a legacy-format key, or a current-format session that expired at
+ * or before `nowMs`: `isLegacySessionKey(key) || parseSessionKey(key)?.expiration <= now`, with the
+ * keys that cannot be sessions (stored credentials: no comma, colon or " session (") ruled out
+ * first, since a listing checks every key in the keyring.
+ */
+export function isOldSessionKey(key: string, nowMs: number): boolean {
+  if (!key.includes(",") && !key.includes(":") && !key.includes(" session (")) return false;
+  if (isLegacySessionKey(key)) return true;
+  const s = parseSessionKey(key);
+  return s !== undefined && s.expiration.getTime() <= nowMs;
+}
+
+/**
  * A current-format session key: one that parses (aws-vault's IsCurrentSessionKey). A name that
  * only looks like one (`a,b,,1`: "b" is not base64url) is a credential's name, as in aws-vault.
  */

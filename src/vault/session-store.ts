@@ -5,7 +5,7 @@ import { type Credentials, decodeSessionCredentials, encodeSessionCredentials } 
 import {
   formatSessionKey,
   isCurrentSessionKey,
-  isLegacySessionKey,
+  isOldSessionKey,
   parseSessionKey,
   type SessionKey,
   sessionKeyPrefix,
@@ -29,15 +29,17 @@ export class SessionStore {
     private readonly now: () => Date,
   ) {}
 
-  async #findKey(lookup: SessionLookup): Promise<string | undefined> {
+  async #findKey(lookup: SessionLookup, keys?: readonly string[]): Promise<string | undefined> {
     const prefix = sessionKeyPrefix(lookup.type, lookup.profileName, lookup.mfaSerial ?? "");
-    return (await this.keyring.keys()).find((k) => k.startsWith(prefix) && isCurrentSessionKey(k));
+    return (keys ?? (await this.keyring.keys())).find((k) => k.startsWith(prefix) && isCurrentSessionKey(k));
   }
 
   /** The cached credentials for this session, or undefined (missing or unreadable). */
   async get(lookup: SessionLookup): Promise<CachedSession | undefined> {
-    await this.removeOldSessions();
-    const key = await this.#findKey(lookup);
+    // One listing for both steps (a keyring of 2,000 items is listed once, not twice).
+    const keys = await this.keyring.keys();
+    const { old } = await this.#removeOld(keys);
+    const key = await this.#findKey(lookup, old.size ? keys.filter((k) => !old.has(k)) : keys);
     if (!key) return undefined;
     const session = parseSessionKey(key);
     if (!session) return undefined;
@@ -81,14 +83,20 @@ export class SessionStore {
 
   /** Deletes legacy-format and expired sessions; returns how many. */
   async removeOldSessions(): Promise<number> {
+    return (await this.#removeOld(await this.keyring.keys())).removed;
+  }
+
+  /** Of `keys`, deletes the legacy-format and expired sessions: those keys, and how many this call removed. */
+  async #removeOld(keys: readonly string[]): Promise<{ old: Set<string>; removed: number }> {
     const now = this.now().getTime();
-    let n = 0;
-    for (const key of await this.keyring.keys()) {
-      const session = parseSessionKey(key);
-      const old = isLegacySessionKey(key) || (session !== undefined && session.expiration.getTime() <= now);
-      if (old && (await removeIfPresent(this.keyring, key))) n++;
+    const old = new Set<string>();
+    let removed = 0;
+    for (const key of keys) {
+      if (!isOldSessionKey(key, now)) continue;
+      old.add(key);
+      if (await removeIfPresent(this.keyring, key)) removed++;
     }
-    return n;
+    return { old, removed };
   }
 
   async removeForProfile(profileName: string): Promise<number> {

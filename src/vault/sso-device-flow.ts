@@ -5,8 +5,9 @@
 // when the device code expires instead of waiting for the service to say so.
 import { awsCallError } from "../aws/errors.ts";
 import type { OidcToken, SsoOidcApi } from "../aws/types.ts";
-import { CredentialsError } from "../errors.ts";
+import { CancelledError, CredentialsError } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { startWait } from "../prompt/wait.ts";
 import { openBrowser } from "./sso-browser.ts";
 
 /** The client name aws-vault registers (clients are public and not cached). */
@@ -51,29 +52,45 @@ export async function ssoDeviceFlow(rt: Runtime, oidc: SsoOidcApi, opts: DeviceF
     (opts.open ?? ((u: string) => openBrowser(rt, u)))(url);
   }
 
+  rt.stderr.write(`Check that the page shows this code:\n${auth.userCode}\n`);
+
   let intervalS = auth.intervalSeconds > 0 ? auth.intervalSeconds : DEFAULT_INTERVAL_S;
   const deadline = auth.expiresInSeconds > 0 ? rt.now().getTime() + auth.expiresInSeconds * 1000 : undefined;
-  for (;;) {
-    try {
-      const token = await oidc.createToken({ client, deviceCode: auth.deviceCode });
-      rt.log.debug(`profile ${profileName}: SSO authorization approved; the token expires in ${token.expiresInSeconds}s`);
-      return token;
-    } catch (e) {
-      const name = errorName(e);
-      if (name === "SlowDownException") {
-        intervalS += SLOW_DOWN_STEP_S;
-        rt.log.debug(`profile ${profileName}: SSO OIDC asked to slow down; polling every ${intervalS}s`);
-      } else if (name === "ExpiredTokenException") {
-        throw expired(profileName, e);
-      } else if (name === "AccessDeniedException") {
-        throw new CredentialsError(`profile ${profileName}: the SSO authorization request was denied`, { cause: e });
-      } else if (name !== "AuthorizationPendingException") {
-        throw fail("CreateToken", e);
+  const wait = startWait(rt, () => waitingText(deadline === undefined ? undefined : deadline - rt.now().getTime()));
+  try {
+    for (;;) {
+      try {
+        const token = await wait.race(oidc.createToken({ client, deviceCode: auth.deviceCode }));
+        rt.log.debug(`profile ${profileName}: SSO authorization approved; the token expires in ${token.expiresInSeconds}s`);
+        return token;
+      } catch (e) {
+        // (By class: names do not survive minification.)
+        if (e instanceof CancelledError) throw e;
+        const name = errorName(e);
+        if (name === "SlowDownException") {
+          intervalS += SLOW_DOWN_STEP_S;
+          rt.log.debug(`profile ${profileName}: SSO OIDC asked to slow down; polling every ${intervalS}s`);
+        } else if (name === "ExpiredTokenException") {
+          throw expired(profileName, e);
+        } else if (name === "AccessDeniedException") {
+          throw new CredentialsError(`profile ${profileName}: the SSO authorization request was denied`, { cause: e });
+        } else if (name !== "AuthorizationPendingException") {
+          throw fail("CreateToken", e);
+        }
       }
+      if (deadline !== undefined && rt.now().getTime() + intervalS * 1000 >= deadline) throw expired(profileName);
+      await wait.race(rt.sleep(intervalS * 1000));
     }
-    if (deadline !== undefined && rt.now().getTime() + intervalS * 1000 >= deadline) throw expired(profileName);
-    await rt.sleep(intervalS * 1000);
+  } finally {
+    wait.stop();
   }
+}
+
+/** "waiting for approval in the browser (expires in 9m)", the minutes rounded up. */
+export function waitingText(msLeft: number | undefined): string {
+  const base = "waiting for approval in the browser";
+  if (msLeft === undefined) return base;
+  return `${base} (expires in ${Math.max(0, Math.ceil(msLeft / 60_000))}m)`;
 }
 
 function expired(profileName: string, cause?: unknown): CredentialsError {

@@ -3,11 +3,11 @@
 // or the device code flow). Shared by the SSO role provider and `sso populate`. Token acquisition
 // is serialised per start URL across processes, so profiles sharing a start URL sign in once.
 // Nothing is stored unless the sign-in (or renewal) succeeded.
-import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { AwsClients, OidcClientRegistration, OidcToken, SsoOidcApi } from "../aws/types.ts";
 import type { Keyring } from "../keyring/keyring.ts";
+import { nodeCrypto } from "../runtime/builtins.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -155,7 +155,8 @@ export class SsoTokenSource {
     if (hit) return { token: hit, cached: true };
     const { rt, keyring, lockDir } = this.#deps;
     await mkdir(lockDir, { recursive: true, mode: 0o700 });
-    const lockName = createHash("sha256")
+    const lockName = nodeCrypto()
+      .createHash("sha256")
       .update(`oidc\0${keyring.backend}\0${keyring.describeLocation?.("") ?? ""}\0${o.startUrl}`)
       .digest("hex")
       .slice(0, 32);

@@ -179,7 +179,7 @@ describe.each(ARTIFACTS)("concurrent invocations ($name)", (artifact) => {
     const self = artifact.argv.map((a) => `'${a}'`).join(" ");
     const script = `${self} export --format json jonsmith > one.json & ${self} export --format json jonsmith > two.json & wait`;
     const r = await runInPty(["sh", "-c", `cd '${v.sb.home}'; ${script}`], v.env, [
-      { expect: /Enter MFA code for \S+: $/, send: `${mfaCode(sts, user)}\r` },
+      { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: `${mfaCode(sts, user)}\r` },
     ]);
     expect(r.code, r.output).toBe(0);
     expect(r.output.match(/Enter MFA code/g)).toHaveLength(1);

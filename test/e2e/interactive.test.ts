@@ -15,7 +15,7 @@ describe.each(ARTIFACTS)("at a terminal ($name)", (artifact) => {
     const add = await runInPty([...artifact.argv, "add", "jonsmith"], env, [
       { expect: /Enter Access Key ID: /, send: `${KEY_ID}\r` },
       { expect: /Enter Secret Access Key: /, send: `${SECRET}\r` },
-      { expect: /Enter passphrase to unlock "[^"]+": /, send: "correct horse\r" },
+      { expect: /Enter passphrase to unlock "[^"]+" \(profile jonsmith\): /, send: "correct horse\r" },
       { expect: /Enter passphrase again to confirm: /, send: "correct horse\r" },
     ]);
     expect(add.code, add.output).toBe(0);
@@ -27,14 +27,14 @@ describe.each(ARTIFACTS)("at a terminal ($name)", (artifact) => {
 
     // An existing keyring asks once; the typed passphrase opens it.
     const exp = await runInPty([...artifact.argv, "export", "--no-session", "jonsmith"], env, [
-      { expect: /Enter passphrase to unlock "[^"]+": /, send: "correct horse\r" },
+      { expect: /Enter passphrase to unlock "[^"]+" \(profile jonsmith\): /, send: "correct horse\r" },
     ]);
     expect(exp.code, exp.output).toBe(0);
     expect(exp.output).toContain(`AWS_ACCESS_KEY_ID=${KEY_ID}`);
     expect(exp.output.match(/Enter passphrase/g)).toHaveLength(1);
 
     const wrong = await runInPty([...artifact.argv, "export", "--no-session", "jonsmith"], env, [
-      { expect: /Enter passphrase to unlock "[^"]+": /, send: "not it\r" },
+      { expect: /Enter passphrase to unlock "[^"]+" \(profile jonsmith\): /, send: "not it\r" },
     ]);
     expect(wrong.code).toBe(1);
     expect(wrong.output).toMatch(/aws-vault: error: export: .*wrong passphrase for the file keyring/);

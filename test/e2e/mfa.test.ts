@@ -22,7 +22,7 @@ import {
   wrongMfaCode,
 } from "../support/vault-scenario.ts";
 
-const PROMPT = `Enter MFA code for ${SERIAL}: `;
+const PROMPT = `Enter MFA code for ${SERIAL} (profile `;
 /** A command for exec in a pty that says whether it got a session, without printing credentials. */
 const REPORT_SESSION = ["sh", "-c", 'echo "session token: ${AWS_SESSION_TOKEN:+set}"'];
 
@@ -75,10 +75,11 @@ describe.each(ARTIFACTS)("MFA code sources ($name)", (artifact) => {
   it("the terminal prompt reads the code from /dev/tty", async () => {
     const v = await setupVault(artifact, sts, user, readmeConfig());
     const r = await runInPty([...artifact.argv, "exec", "jonsmith", "--", ...REPORT_SESSION], v.env, [
-      { expect: /Enter MFA code for \S+: $/, send: `${mfaCode(sts, user)}\r` },
+      { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: `${mfaCode(sts, user)}\r` },
     ]);
     expect(r.code, r.output).toBe(0);
-    expect(r.output).toContain(PROMPT);
+    // The prompt names the device and the profile it is for.
+    expect(r.output).toContain(`Enter MFA code for ${SERIAL} (profile jonsmith): `);
     expect(promptCount(r.output)).toBe(1);
     expect(r.output).toContain("session token: set");
     expect(stsCalls(sts)).toEqual(["GetSessionToken+MFA"]);
@@ -91,7 +92,7 @@ describe.each(ARTIFACTS)("MFA code sources ($name)", (artifact) => {
       [...artifact.argv, "exec", "jonsmith", "--", ...child],
       v.env,
       [
-        { expect: /Enter MFA code for \S+: $/, send: `${mfaCode(sts, user)}\r` },
+        { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: `${mfaCode(sts, user)}\r` },
         { expect: /ready/, send: "typed after the prompt\r" },
       ],
       { timeoutMs: 10_000 },
@@ -105,7 +106,7 @@ describe.each(ARTIFACTS)("chained MFA ($name)", (artifact) => {
   it("foo-admin asks once at the terminal: GetSessionToken with MFA, then AssumeRole without", async () => {
     const v = await setupVault(artifact, sts, user, readmeConfig());
     const r = await runInPty([...artifact.argv, "exec", "foo-admin", "--", "true"], v.env, [
-      { expect: /Enter MFA code for \S+: $/, send: `${mfaCode(sts, user)}\r` },
+      { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: `${mfaCode(sts, user)}\r` },
     ]);
     expect(r.code, r.output).toBe(0);
     expect(promptCount(r.output)).toBe(1);
@@ -119,7 +120,7 @@ describe.each(ARTIFACTS)("chained MFA ($name)", (artifact) => {
 
   it("without a session (--no-session) every MFA role hop prompts", async () => {
     const v = await setupVault(artifact, sts, user, readmeConfig());
-    const answer = { expect: /Enter MFA code for \S+: $/, send: `${mfaCode(sts, user)}\r` };
+    const answer = { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: `${mfaCode(sts, user)}\r` };
     const r = await runInPty([...artifact.argv, "exec", "bar-role2", "--no-session", "--", "true"], v.env, [answer, answer]);
     expect(r.code, r.output).toBe(0);
     expect(promptCount(r.output)).toBe(2);
@@ -158,7 +159,7 @@ describe.each(ARTIFACTS)("MFA errors ($name)", (artifact) => {
     const v = await setupVault(artifact, sts, user, readmeConfig());
     const before = keyringSnapshot(v.sb);
     const r = await runInPty([...artifact.argv, "exec", "foo-admin", "--no-session", "--", ...REPORT_SESSION], v.env, [
-      { expect: /Enter MFA code for \S+: $/, send: `${wrongMfaCode(sts, user)}\r` },
+      { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: `${wrongMfaCode(sts, user)}\r` },
     ]);
     expect(r.code).toBe(1);
     const errors = r.output.split(/\r?\n/).filter((l) => l.startsWith("aws-vault: error:"));
@@ -175,7 +176,7 @@ describe.each(ARTIFACTS)("MFA errors ($name)", (artifact) => {
     const v = await setupVault(artifact, sts, user, readmeConfig());
     const before = keyringSnapshot(v.sb);
     const r = await runInPty([...artifact.argv, "exec", "jonsmith", "--", "true"], v.env, [
-      { expect: /Enter MFA code for \S+: $/, send: "12" },
+      { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: "12" },
       { expect: /12$/, send: "\u0003" },
     ]);
     expect(r.code).toBe(130);

@@ -441,7 +441,7 @@ describe.each(ARTIFACTS)("MFA needed by a running server ($name)", (artifact) =>
       `printf 'decoy-not-a-code\\n' | ${self} exec --ecs-server --lazy jonsmith -- ` +
       `sh -c 'cat > ${copy}; aws sts get-caller-identity --output json'`;
     const r = await runInPty(["sh", "-c", script], v.env, [
-      { expect: /Enter MFA code for \S+: $/, send: `${mfaCode(sts, mfaUser)}\r` },
+      { expect: /Enter MFA code for \S+ \(profile [\w-]+\): $/, send: `${mfaCode(sts, mfaUser)}\r` },
     ]);
     expect(r.code, r.output).toBe(0);
     expect(r.answered).toBe(1);

@@ -36,6 +36,7 @@ export const PACKAGES: Array<{ pattern: RegExp; files: RegExp; why: string }> = 
   { pattern: /^commander$/, files: /^(cli\/|main\.ts$)/, why: "flags are parsed in cli/ and main.ts" },
   { pattern: /^jose$/, files: /^keyring\//, why: "the file keyring's JWE format" },
   { pattern: /^@napi-rs\/keyring$/, files: /^keyring\//, why: "the wincred backend" },
+  { pattern: /^@inquirer\/search$/, files: /^prompt\/picker\.ts$/, why: "the profile picker (loaded lazily)" },
   {
     pattern: /^(node:)?(process|child_process|worker_threads|cluster)$/,
     files: /^(runtime\/|bin\/)/,

@@ -1,9 +1,11 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   formatOidcKey,
   formatSessionKey,
   isCredentialKey,
   isLegacySessionKey,
+  isOldSessionKey,
   isSessionKey,
   parseOidcKey,
   parseSessionKey,
@@ -75,5 +77,30 @@ describe("session keys", () => {
     const oidc = formatOidcKey("https://x.awsapps.com/start");
     expect(isCredentialKey(oidc)).toBe(false);
     expect(parseOidcKey(oidc)).toBe("https://x.awsapps.com/start");
+  });
+});
+
+describe("isOldSessionKey", () => {
+  const now = Date.UTC(2026, 0, 1);
+  const original = (key: string): boolean => {
+    const s = parseSessionKey(key);
+    return isLegacySessionKey(key) || (s !== undefined && s.expiration.getTime() <= now);
+  };
+  it("gives removeOldSessions' answer without decoding names", () => {
+    const keys = [
+      "alice", "a:b", "a,b", "x session (1)", "session,YQ,,99", "session:a::1",
+      formatSessionKey({ type: "sts.GetSessionToken", profileName: "a", mfaSerial: "", expiration: new Date(now - 1000) }),
+      formatSessionKey({ type: "sts.GetSessionToken", profileName: "a", mfaSerial: "m", expiration: new Date(now) }),
+      formatSessionKey({ type: "sts.AssumeRole", profileName: "é/x", mfaSerial: "arn:aws:iam::1:mfa/u", expiration: new Date(now + 1000) }),
+      "sts.GetSessionToken,a+b,,1", "t,YQ,bad!,1", "t,YQ,,99999999999999999999", "oidc:https://x",
+    ];
+    for (const key of keys) expect(isOldSessionKey(key, now), key).toBe(original(key));
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("a", ",", ":", " session (", ")", "1", "9", "YQ", "-", "_", "!", "session"), { maxLength: 12 }), (parts) => {
+        const key = parts.join("");
+        expect(isOldSessionKey(key, now)).toBe(original(key));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

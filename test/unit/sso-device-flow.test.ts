@@ -2,10 +2,10 @@
 // service, with a fake clock: polling, authorization_pending, slow_down, expiry and denial.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSsoOidc } from "../../src/aws/sso-oidc-sdk.ts";
-import { CredentialsError, UserError } from "../../src/errors.ts";
+import { CancelledError, CredentialsError, UserError } from "../../src/errors.ts";
 import { browserCommand, openBrowser } from "../../src/vault/sso-browser.ts";
 import { ssoDeviceFlow } from "../../src/vault/sso-device-flow.ts";
-import { FakeBinDir, fakeRuntime, type FakeRuntime } from "../support/fake-runtime.ts";
+import { FakeBinDir, FakeOutput, fakeRuntime, type FakeRuntime } from "../support/fake-runtime.ts";
 import { type FakeSso, startFakeSso } from "../support/fake-sso.ts";
 
 const START_URL = "https://corp.awsapps.com/start";
@@ -61,7 +61,11 @@ describe("ssoDeviceFlow", () => {
     ]);
     expect(rt.sleeps).toEqual([2000, 2000]);
     expect(opened).toHaveLength(1);
-    expect(rt.stderr.text).toBe(`Opening the SSO authorization page in your default browser (use Ctrl-C to abort)\n${opened[0]}\n`);
+    // Not a terminal: plain lines, the user code on its own line, no spinner.
+    expect(rt.stderr.text).toBe(
+      `Opening the SSO authorization page in your default browser (use Ctrl-C to abort)\n${opened[0]}\n` +
+        `Check that the page shows this code:\n${userCode(opened[0]!)}\nwaiting for approval in the browser (expires in 1m)\n`,
+    );
     // The token never reaches a log line.
     expect(rt.log.messages.join("\n")).not.toContain(token.accessToken.reveal());
   });
@@ -87,7 +91,32 @@ describe("ssoDeviceFlow", () => {
     for (const code of sso.pendingUserCodes()) sso.approve(code);
     await flow;
     expect(opened).toEqual([]);
-    expect(rt.stderr.text).toMatch(/^Open the SSO authorization page in a browser \(use Ctrl-C to abort\)\nhttp:\/\/127\.0\.0\.1:\d+\/device\?user_code=[A-Z]{4}-[A-Z]{4}\n$/);
+    expect(rt.stderr.text).toMatch(
+      /^Open the SSO authorization page in a browser \(use Ctrl-C to abort\)\nhttp:\/\/127\.0\.0\.1:\d+\/device\?user_code=([A-Z]{4}-[A-Z]{4})\nCheck that the page shows this code:\n\1\nwaiting for approval in the browser \(expires in 1m\)\n$/,
+    );
+  });
+
+  it("Ctrl-C while waiting rejects with CancelledError and stops listening for it", async () => {
+    const rt = fakeRuntime();
+    let started!: () => void;
+    const waiting = new Promise<void>((r) => (started = r));
+    const flow = ssoDeviceFlow(rt, await oidc(), { profileName: "dev", startUrl: START_URL, useStdout: false, open: () => started() });
+    await waiting;
+    for (let i = 0; i < 100 && !rt.stderr.text.includes("waiting for approval"); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(rt.emitSignal("SIGINT")).toBe(1);
+    await expect(flow).rejects.toBeInstanceOf(CancelledError);
+    expect(rt.emitSignal("SIGINT")).toBe(0);
+  });
+
+  it("on a terminal: a spinner on stderr, cleared when done; colour unless NO_COLOR", async () => {
+    for (const env of [{}, { NO_COLOR: "1" }]) {
+      const rt = Object.assign(fakeRuntime({ env }), { stderr: new FakeOutput(true) });
+      await ssoDeviceFlow(rt, await oidc(), { profileName: "dev", startUrl: START_URL, useStdout: false, open: (url) => sso.approve(userCode(url)) });
+      expect(rt.stderr.text).toMatch(/\r\u001b\[K(\u001b\[36m)?⠋(\u001b\[39m)? waiting for approval in the browser \(expires in 1m\)/);
+      expect(rt.stderr.text.endsWith("\r\u001b[K")).toBe(true);
+      expect(rt.stderr.text.includes("\u001b[36m")).toBe(!("NO_COLOR" in env));
+      expect(rt.stdout.text).toBe("");
+    }
   });
 
   it("gives up when the device code expires before approval", async () => {

@@ -113,7 +113,7 @@ function snippet(text: string): string {
 }
 
 /** botocore's build_profile_map/_parse_section: the header text between the brackets, untrimmed. */
-function classifyHeader(header: string): { kind: IniSectionKind; name: string } | undefined {
+export function classifyHeader(header: string): { kind: IniSectionKind; name: string } | undefined {
   if (header === "default") return { kind: "default", name: "default" };
   for (const [prefix, kind] of SECTION_PREFIXES) {
     if (header.startsWith(prefix)) {

@@ -29,7 +29,8 @@ export interface VaultDeps {
   keyring: Keyring;
   aws: AwsClients;
   /** Returns the MFA code for a serial (--mfa-token, the hop's mfa_process, or a prompt). */
-  mfaToken: (serial: string, mfaProcess?: string) => Promise<Secret>;
+  /** The MFA code for `serial`; `profile` is the hop that needs it (named in the prompt). */
+  mfaToken: (serial: string, mfaProcess?: string, profile?: string) => Promise<Secret>;
   /** STS endpoint override for a hop (AWS_ENDPOINT_URL*, endpoint_url, legacy global endpoint). */
   stsEndpoint: (hop: ProfileConfig) => string | undefined;
   /** SSO portal and SSO OIDC endpoint overrides for a hop (AWS_ENDPOINT_URL_SSO / _SSO_OIDC, services, endpoint_url). */
@@ -57,7 +58,7 @@ export async function stsHop(
 ): Promise<{ sts: StsApi; mfa?: MfaParams }> {
   const credentials = await source.retrieve();
   const mfa = config.mfaSerial
-    ? { serialNumber: config.mfaSerial, tokenCode: await deps.mfaToken(config.mfaSerial, config.mfaProcess) }
+    ? { serialNumber: config.mfaSerial, tokenCode: await deps.mfaToken(config.mfaSerial, config.mfaProcess, config.profileName) }
     : undefined;
   const sts = await deps.aws.sts({ region: config.region, endpoint: deps.stsEndpoint(config), credentials });
   return { sts, ...(mfa ? { mfa } : {}) };

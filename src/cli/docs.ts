@@ -1,0 +1,144 @@
+// What `--help` and the man page say beyond the flags: the environment variables that affect each
+// command, and an example or two. One entry per command name ("" is the program itself); a new
+// command adds its own entry here (a subcommand's key is its path: "sso populate"). Loaded only by the help and man-page paths.
+
+export interface EnvDoc {
+  name: string;
+  description: string;
+}
+
+export interface ExampleDoc {
+  command: string;
+  description: string;
+}
+
+export interface CommandDocs {
+  env?: readonly EnvDoc[];
+  examples?: readonly ExampleDoc[];
+}
+
+const CREDENTIAL_ENV: readonly EnvDoc[] = [
+  { name: "AWS_CONFIG_FILE", description: "the config file to read (default ~/.aws/config)" },
+  { name: "AWS_REGION, AWS_DEFAULT_REGION", description: "the region for STS and for the credentials, unless --region" },
+  { name: "AWS_MFA_SERIAL", description: "the MFA device, for profiles without mfa_serial" },
+  { name: "AWS_ASSUME_ROLE_TTL", description: "the assume-role session length" },
+  { name: "AWS_SESSION_TOKEN_TTL, AWS_CHAINED_SESSION_TOKEN_TTL", description: "the GetSessionToken session length" },
+  { name: "AWS_MIN_TTL", description: "how long a cached session must still be valid to be reused (default 5m)" },
+  { name: "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>", description: "other STS, SSO or IAM endpoints" },
+  { name: "AWS_VAULT_PROMPT", description: "the MFA prompt driver, unless --prompt" },
+  { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase (otherwise asked on the terminal)" },
+  { name: "BROWSER", description: "the browser that opens the SSO verification page" },
+];
+
+const YKMAN_ENV: readonly EnvDoc[] = [
+  { name: "YKMAN_OATH_CREDENTIAL_NAME", description: "the OATH account ykman reads (default: the MFA serial)" },
+  { name: "YKMAN_OATH_DEVICE_SERIAL", description: "the YubiKey to use when several are plugged in" },
+];
+
+export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
+  "": {
+    env: [
+      { name: "AWS_VAULT_BACKEND", description: "the keyring backend, unless --backend" },
+      { name: "AWS_VAULT_PROMPT", description: "the MFA prompt driver, unless --prompt" },
+      { name: "AWS_VAULT_KEYCHAIN_NAME", description: "the macOS keychain name" },
+      { name: "AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME", description: "the secret-service collection" },
+      { name: "AWS_VAULT_PASS_PASSWORD_STORE_DIR, AWS_VAULT_PASS_CMD, AWS_VAULT_PASS_PREFIX", description: "the pass backend" },
+      { name: "AWS_VAULT_FILE_DIR", description: "the file backend's folder (default ~/.awsvault/keys)" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase (otherwise asked on the terminal)" },
+      { name: "AWS_VAULT_KEYRING_TIMEOUT", description: "how long a keyring call may take (default 10s)" },
+      { name: "AWS_CONFIG_FILE", description: "the config file (default ~/.aws/config)" },
+      { name: "NO_COLOR", description: "when set, no colour even on a terminal" },
+    ],
+    examples: [
+      { command: "aws-vault add jonsmith", description: "store long-term keys for the profile jonsmith" },
+      { command: "aws-vault exec jonsmith -- aws s3 ls", description: "run a command with temporary credentials" },
+    ],
+  },
+  add: {
+    env: [
+      { name: "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY", description: "the keys, with --env" },
+      { name: "AWS_CONFIG_FILE", description: "where [profile NAME] is added" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" },
+    ],
+    examples: [
+      { command: "aws-vault add jonsmith", description: "asks for the access key id and the secret key" },
+      { command: "aws-vault add --env jonsmith", description: "reads them from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" },
+    ],
+  },
+  remove: {
+    env: [{ name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" }],
+    examples: [{ command: "aws-vault remove -f jonsmith", description: "delete the stored keys without asking" }],
+  },
+  list: {
+    env: [
+      { name: "AWS_CONFIG_FILE", description: "the config file whose profiles are listed" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" },
+    ],
+    examples: [
+      { command: "aws-vault list", description: "profiles, stored credentials and cached sessions" },
+      { command: "aws-vault list --profiles", description: "profile names only, one per line" },
+    ],
+  },
+  rotate: {
+    env: [...CREDENTIAL_ENV.filter((e) => !e.name.startsWith("BROWSER")), ...YKMAN_ENV],
+    examples: [{ command: "aws-vault rotate jonsmith", description: "replace the stored access key with a new one" }],
+  },
+  exec: {
+    env: [
+      ...CREDENTIAL_ENV,
+      ...YKMAN_ENV,
+      { name: "SHELL", description: "the program run when no command is given" },
+      { name: "AWS_VAULT", description: "set in the child; exec refuses to run inside such a subshell" },
+      { name: "AWS_VAULT_DISABLE_HELP_MESSAGE", description: "1: no \"Starting subshell\" line" },
+      { name: "AWS_VAULT_EC2_PROXY", description: "off: --ec2-server without the root proxy" },
+    ],
+    examples: [
+      { command: "aws-vault exec jonsmith -- aws s3 ls", description: "run one command with temporary credentials" },
+      { command: "aws-vault exec --duration 8h default", description: "a subshell with an 8-hour session" },
+    ],
+  },
+  export: {
+    env: [...CREDENTIAL_ENV, ...YKMAN_ENV],
+    examples: [
+      { command: "aws-vault export --format json work", description: "the credential_process document" },
+      { command: "eval \"$(aws-vault export --format export-env work)\"", description: "credentials into the current shell" },
+    ],
+  },
+  clear: {
+    env: [{ name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" }],
+    examples: [{ command: "aws-vault clear jonsmith", description: "drop the profile's cached sessions" }],
+  },
+  login: {
+    env: [
+      ...CREDENTIAL_ENV,
+      ...YKMAN_ENV,
+      { name: "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN", description: "the credentials, when no profile is given" },
+      { name: "AWS_ENDPOINT_URL_SIGNIN", description: "another federation endpoint" },
+    ],
+    examples: [
+      { command: "aws-vault login jonsmith", description: "open the AWS console in the browser" },
+      { command: "aws-vault login --stdout jonsmith", description: "print the sign-in link instead" },
+    ],
+  },
+  "migrate-backend": {
+    env: [{ name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" }],
+    examples: [{ command: "aws-vault migrate-backend --from file --to secret-service --dry-run", description: "show what would move" }],
+  },
+  proxy: {
+    env: [{ name: "AWS_VAULT_EC2_PROXY", description: "off: exec --ec2-server does not start this proxy" }],
+    examples: [{ command: "aws-vault proxy --stop", description: "stop the root metadata proxy started by exec --ec2-server" }],
+  },
+  completion: {
+    examples: [
+      { command: "eval \"$(aws-vault completion bash)\"", description: "in ~/.bashrc" },
+      { command: "aws-vault completion fish > ~/.config/fish/completions/aws-vault.fish", description: "for fish" },
+    ],
+  },
+  version: {
+    examples: [{ command: "aws-vault version", description: "the version, the runtime and the compatible aws-vault version" }],
+  },
+};
+
+export function docsFor(commandName: string): CommandDocs {
+  return COMMAND_DOCS[commandName] ?? {};
+}

@@ -1,0 +1,134 @@
+// Loading only what one profile needs from a big ~/.aws/config, with the same parser and the same
+// results. A pre-scan walks the text once without building anything: it finds every section's byte
+// ranges (a repeated header has several), records ignored headers, and checks that no line would
+// make parseIni fail. Then the requested profile, [default], and every section reachable from them
+// through include_profile, source_profile, sso_session and services (by name, in any kind) are cut
+// out in file order and handed to parseIni. Lookups by name (all that profile resolution does)
+// therefore see exactly the sections a full parse would give, merged in the same order; the
+// resulting ConfigFile is only for resolving that profile (profileNames() would list the subset).
+//
+// Whenever the scan is not sure, it parses the whole file instead: a line parseIni would reject (so
+// the error, with its line number, is exactly the full parse's), a carriage return (other line
+// breaks), an indented `[` (a header or nested text, depending on the line before), or any character
+// outside printable ASCII in a key.
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../../errors.ts";
+import { classifyHeader, parseIni } from "./ini.ts";
+import { ConfigFile } from "./loader.ts";
+
+/** Keys whose value names another section. */
+const REFERENCE_KEYS = ["include_profile", "source_profile", "sso_session", "services"] as const;
+
+interface Scan {
+  /** Section name (without kind prefix; "default" for [default]) → [start, end) ranges in file order. */
+  ranges: Map<string, Array<[number, number]>>;
+  ignored: string[];
+}
+
+/**
+ * A line parseIni might reject, or whose handling these fast checks do not model: anything but a
+ * blank line, a comment, a header at the start of a line (checked one by one below) or a plain-ASCII
+ * `key =`/`key:` line with a non-empty key. Values are not looked at: parseIni accepts any value.
+ * (Indented lines under an empty value are nested text, which parseIni never rejects; flagging them
+ * here only costs a full parse.)
+ */
+const SUSPICIOUS_LINE =
+  /^(?![ \t]*(?:$|[#;]|[\x21\x22\x24-\x39\x3c\x3e-\x5a\x5c-\x7e][\t\x20-\x39\x3b\x3c\x3e-\x7e]*[=:])|\[)/m;
+/** An indented `[`: a header, or nested text under an empty value, depending on the line before. */
+const INDENTED_BRACKET = /^[ \t]+\[/m;
+const HEADER_START = /^\[/gm;
+/** `profile NAME` (or sso-session/services) where shell-splitting can only give the two words as written. */
+const PLAIN_HEADER = /^(?:profile|sso-session|services) [A-Za-z0-9_.@+=,:/%-]+$/;
+
+/** The section name parseIni gives this header (classifyHeader), the common case without shell-splitting. */
+function headerName(header: string): string | undefined {
+  if (PLAIN_HEADER.test(header)) return header.slice(header.indexOf(" ") + 1);
+  return classifyHeader(header)?.name;
+}
+
+/**
+ * One pass over the text. Undefined means "parse the whole file": a line parseIni would reject,
+ * or text the fast checks do not cover (other line breaks than \n, which ^ and $ would not match
+ * as parseIni splits).
+ */
+function scan(text: string): Scan | undefined {
+  if (text.includes("\r") || text.includes("\u2028") || text.includes("\u2029")) return undefined;
+  if (SUSPICIOUS_LINE.test(text) || INDENTED_BRACKET.test(text)) return undefined;
+  const ranges = new Map<string, Array<[number, number]>>();
+  const ignored: string[] = [];
+  let open: [number, number] | undefined; // the current section's range; its end is set at the next header
+  const headers = new RegExp(HEADER_START); // own lastIndex
+  for (let m = headers.exec(text); m !== null; m = headers.exec(text)) {
+    let end = text.indexOf("\n", m.index);
+    if (end === -1) end = text.length;
+    headers.lastIndex = end;
+    // As parseIni: the trimmed line, the text between `[` and the last `]`, untrimmed.
+    const trimmed = text.slice(m.index, end).trim();
+    const close = trimmed.lastIndexOf("]");
+    if (close < 0) return undefined;
+    const header = trimmed.slice(1, close);
+    if (header === "") return undefined;
+    const at = m.index;
+    if (open) open[1] = at;
+    open = undefined;
+    const name = headerName(header);
+    if (name === undefined) {
+      ignored.push(header);
+      continue;
+    }
+    open = [at, text.length];
+    const list = ranges.get(name);
+    if (list) list.push(open);
+    else ranges.set(name, [open]);
+  }
+  return { ranges, ignored };
+}
+
+/** The sections reachable from `profile`, as text cut from the file in file order. */
+function closureText(text: string, s: Scan, profile: string): string {
+  const wanted = new Set<string>();
+  const ranges: Array<[number, number]> = [];
+  const want = (name: string): void => {
+    if (wanted.has(name)) return;
+    wanted.add(name);
+    const rs = s.ranges.get(name);
+    if (!rs) return;
+    ranges.push(...rs);
+    // The values that name other sections, as the parser will read them (last value wins).
+    const doc = parseIni(rs.map(([a, b]) => text.slice(a, b)).join("\n"), "");
+    for (const section of doc.sections) {
+      for (const key of REFERENCE_KEYS) {
+        const v = section.values[key];
+        if (v) want(v);
+      }
+    }
+  };
+  want(profile);
+  want("default");
+  ranges.sort((a, b) => a[0] - b[0]);
+  return ranges.map(([a, b]) => text.slice(a, b)).join("\n");
+}
+
+/**
+ * The config as profile resolution for `profile` sees it (flags and environment are applied later,
+ * by ConfigLoader). A missing file is an empty config, as ConfigFile.load.
+ */
+export async function loadConfigFor(path: string, profile: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8"); // synchronous: one read, no thread-pool round trip
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return ConfigFile.empty(path);
+    throw new ConfigError(`Error reading config file ${path}`, { cause: e });
+  }
+  return configForProfile(text, path, profile);
+}
+
+/** loadConfigFor on text already read (tests compare it with ConfigFile.fromText). */
+export function configForProfile(text: string, path: string, profile: string): ConfigFile {
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const s = scan(body);
+  if (!s) return ConfigFile.fromText(text, path);
+  const doc = parseIni(closureText(body, s, profile), path);
+  return new ConfigFile({ fileName: path, sections: doc.sections, ignoredSections: s.ignored });
+}
