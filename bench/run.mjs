@@ -14,7 +14,7 @@ import { startCountedMoto } from "./moto.mjs";
 import { benchServers, printServerTable } from "./servers.mjs";
 import { bigConfig, fillKeyring, loadKeyringCode } from "./fixtures.mjs";
 import { BUN_COMPILE_FLAGS } from "../scripts/bun-flags.mjs";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -93,13 +93,14 @@ const CASES = [
     check: jsonCheck(),
   },
   {
-    // The agent (issue 10, h10) adds its row here: the same export answered by an unlocked agent.
-    // Set `args`/`env` to start from the agent and drop `pending`.
+    // Issue 10: the same export with no AWS_VAULT_FILE_PASSPHRASE, answered by an agent unlocked in set-up.
     id: "export (cached, agent)",
-    what: "the same export answered through an unlocked agent",
+    what: "the same export through an unlocked file keyring agent (no AWS_VAULT_FILE_PASSPHRASE in the environment)",
     kind: "process",
     goal: { bun: 1.3 },
-    pending: "the agent is not merged yet (issue 10)",
+    env: (fx) => fx.agentEnv,
+    args: () => ["export", "--format", "json", CACHED_PROFILE],
+    check: jsonCheck(),
   },
   {
     id: `export (cached, ${BIG.toLocaleString("en")} profiles)`,
@@ -210,6 +211,11 @@ async function setupFixture(ctx) {
   writeFileSync(join(home, "huge-config"), huge.text);
   ctx.hugeEnv = { ...ctx.env, AWS_CONFIG_FILE: join(home, "huge-config") };
   moto.actions.length = 0;
+  // An agent unlocked for the fixture's keyring, on a socket of its own (stopped in cleanup()).
+  const { AWS_VAULT_FILE_PASSPHRASE: _, ...withoutPassphrase } = ctx.env;
+  ctx.agentEnv = { ...withoutPassphrase, AWS_VAULT_AGENT_SOCK: join(home, "agent", "agent.sock") };
+  await must([...node.argv, "unlock"], { ...ctx.agentEnv, AWS_VAULT_FILE_PASSPHRASE: ctx.env.AWS_VAULT_FILE_PASSPHRASE });
+  ctx.agentStarted = true;
 }
 
 /** The empty program for the floor-bun baseline, compiled with dist/aws-vault's `bun build` flags. */
@@ -317,6 +323,7 @@ function printTable(rows) {
 
 const ctx = {};
 function cleanup() {
+  if (ctx.agentStarted) spawnSync(process.execPath, [join(root, "dist/aws-vault.mjs"), "agent", "stop"], { env: ctx.agentEnv, stdio: "ignore" });
   ctx.moto?.stop();
   if (ctx.home) rmSync(ctx.home, { recursive: true, force: true });
 }

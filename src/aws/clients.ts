@@ -1,6 +1,6 @@
 // The production AwsClients: each SDK adapter is imported on first use, so commands that are
 // served from the cache never load the AWS SDK.
-import type { AwsClients } from "./types.ts";
+import type { AwsClients, ClientOptions, DoctorApi } from "./types.ts";
 
 export function sdkClients(): AwsClients {
   return {
@@ -21,4 +21,10 @@ export function sdkClients(): AwsClients {
       return createSsoOidc(opts);
     },
   };
+}
+
+/** The `doctor --online` calls (loaded on first use, like the other adapters). */
+export async function doctorClient(sts: ClientOptions, iam: ClientOptions): Promise<DoctorApi> {
+  const { createDoctor } = await import("./doctor-sdk.ts");
+  return createDoctor(sts, iam);
 }

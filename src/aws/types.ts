@@ -127,3 +127,15 @@ export interface AwsClients {
   sso(opts: Omit<ClientOptions, "credentials">): Promise<SsoApi>;
   ssoOidc(opts: Omit<ClientOptions, "credentials">): Promise<SsoOidcApi>;
 }
+
+/** The read-only calls `doctor --online` makes about a stored key. */
+export interface DoctorApi {
+  /** sts:GetCallerIdentity, with the `Date` of the response (for clock skew). */
+  callerIdentity(): Promise<{ arn: string; account: string; serverDate?: Date }>;
+  /** iam:ListAccessKeys for the caller (userName undefined) or a named user. */
+  accessKeys(userName?: string): Promise<Array<{ accessKeyId: string; status: string; createDate?: Date }>>;
+  /** iam:GetAccessKeyLastUsed. */
+  lastUsed(accessKeyId: string): Promise<{ date?: Date; service?: string }>;
+  /** iam:ListMFADevices: serial numbers. */
+  mfaDevices(userName?: string): Promise<string[]>;
+}

@@ -8,6 +8,8 @@ import { Secret } from "../util/secret.ts";
 import { appendProfileSection, validateProfileName } from "../vault/config/writer.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
 import { SessionStore } from "../vault/session-store.ts";
+import { audit } from "../vault/audit-log.ts";
+import { recordKeyStored } from "../vault/key-age.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
 
@@ -64,6 +66,8 @@ export async function runAdd(o: AddOptions, s: Session): Promise<number> {
   keyring.checkKey?.(o.profile);
   const keys = await readKeys(o, rt);
   await new CredentialStore(keyring).set(o.profile, keys);
+  await recordKeyStored(rt, o.profile, keys.accessKeyId);
+  await audit(rt, { command: "add", profile: o.profile, source: "keyring", accessKeyId: keys.accessKeyId, result: "ok" });
   rt.stdout.write(`Added credentials to profile ${goQuote(o.profile)} in vault\n`);
   rt.log.debug(`stored credentials for ${o.profile} in ${keyring.describeLocation?.(o.profile) ?? keyring.backend}`);
 

@@ -77,11 +77,15 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
     examples: [
       { command: "aws-vault list", description: "profiles, stored credentials and cached sessions" },
       { command: "aws-vault list --profiles", description: "profile names only, one per line" },
+      { command: "aws-vault list --long", description: "also each stored key's age and last rotation" },
     ],
   },
   rotate: {
     env: [...CREDENTIAL_ENV.filter((e) => !e.name.startsWith("BROWSER")), ...YKMAN_ENV],
-    examples: [{ command: "aws-vault rotate jonsmith", description: "replace the stored access key with a new one" }],
+    examples: [
+      { command: "aws-vault rotate jonsmith", description: "replace the stored access key with a new one" },
+      { command: "aws-vault rotate --all --older-than 90d --dry-run", description: "list the stored keys older than 90 days that would be rotated" },
+    ],
   },
   exec: {
     env: [
@@ -91,6 +95,8 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
       { name: "AWS_VAULT", description: "set in the child; exec refuses to run inside such a subshell" },
       { name: "AWS_VAULT_DISABLE_HELP_MESSAGE", description: "1: no \"Starting subshell\" line" },
       { name: "AWS_VAULT_EC2_PROXY", description: "off: --ec2-server without the root proxy" },
+      { name: "AWS_VAULT_ROTATE_AFTER", description: "key age after which a reminder is printed on stderr (default 90d; off)" },
+      { name: "AWS_VAULT_AUDIT", description: "off: no line in ~/.awsvault/audit.log" },
     ],
     examples: [
       { command: "aws-vault exec jonsmith -- aws s3 ls", description: "run one command with temporary credentials" },
@@ -134,6 +140,32 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
       { command: "aws-vault sso populate --sso-session corp --prefix corp- --dry-run", description: "show them first" },
     ],
   },
+  import: {
+    env: [
+      { name: "AWS_SHARED_CREDENTIALS_FILE", description: "the credentials file to read, unless --from (default ~/.aws/credentials)" },
+      { name: "AWS_CONFIG_FILE", description: "where [profile NAME] sections are added" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" },
+    ],
+    examples: [
+      { command: "aws-vault import --scrub --dry-run", description: "show what would be imported and removed from the file" },
+      { command: "aws-vault import --scrub", description: "store and verify every long-term key, then remove its lines" },
+    ],
+  },
+  doctor: {
+    env: [
+      { name: "AWS_SHARED_CREDENTIALS_FILE", description: "the credentials file checked for plaintext keys" },
+      { name: "AWS_VAULT_ROTATE_AFTER", description: "the key age --online warns about (default 90d)" },
+      { name: "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>", description: "other STS and IAM endpoints for --online" },
+    ],
+    examples: [
+      { command: "aws-vault doctor", description: "offline checks of the config, plaintext keys and the keyring" },
+      { command: "aws-vault doctor --online --format json", description: "also ask AWS; a document for scripts and CI" },
+    ],
+  },
+  audit: {
+    env: [{ name: "AWS_VAULT_AUDIT", description: "off: credential hand-outs are not logged" }],
+    examples: [{ command: "aws-vault audit --since 24h --profile work", description: "who got the profile's credentials in the last day" }],
+  },
   "migrate-backend": {
     env: [{ name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" }],
     examples: [{ command: "aws-vault migrate-backend --from file --to secret-service --dry-run", description: "show what would move" }],
@@ -150,6 +182,29 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
   },
   version: {
     examples: [{ command: "aws-vault version", description: "the version, the runtime and the compatible aws-vault version" }],
+  },
+  unlock: {
+    env: [
+      { name: "AWS_VAULT_AGENT_TTL, AWS_VAULT_AGENT_IDLE", description: "when the agent locks itself, unless --ttl and --idle (default 8h, 1h)" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE_CMD", description: "a command that prints the passphrase (otherwise asked on the terminal)" },
+      { name: "AWS_VAULT_AGENT_SOCK", description: "the agent's socket (default $XDG_RUNTIME_DIR/aws-vault/agent.sock)" },
+    ],
+    examples: [{ command: "aws-vault unlock --ttl 10h", description: "type the file keyring's passphrase once for the day" }],
+  },
+  lock: {
+    examples: [{ command: "aws-vault lock", description: "the agent forgets the passphrase now" }],
+  },
+  agent: {
+    examples: [{ command: "aws-vault agent status", description: "unlocked or not, time left, socket" }],
+  },
+  "agent status": {
+    examples: [{ command: "aws-vault agent status && aws-vault exec prod -- make", description: "run only when unlocked" }],
+  },
+  "agent stop": {
+    examples: [{ command: "aws-vault agent stop", description: "stop the agent (it forgets the passphrase)" }],
+  },
+  "agent start": {
+    examples: [{ command: "aws-vault agent start --foreground", description: "under a systemd user unit or a launchd job (docs/agent.md)" }],
   },
 };
 

@@ -6,6 +6,7 @@ import { roleArnProvider } from "../vault/role-arn-provider.ts";
 import type { ExecOptions } from "./exec.ts";
 import { prefixed } from "./export.ts";
 import type { Session } from "./global.ts";
+import { recordHandOut } from "./hand-out.ts";
 import { CommandFailure, renderError } from "./render.ts";
 import type { ResolvedCredentials } from "./temp-credentials.ts";
 
@@ -29,11 +30,26 @@ export interface ExecServer {
  */
 export async function startExecServer(o: ExecOptions, s: Session, r: ResolvedCredentials): Promise<ExecServer> {
   const { rt } = s;
+  // Every fetch the server makes (it keeps credentials in memory between them) is one audit line.
+  const provider = {
+    kind: r.provider.kind,
+    inner: r.provider,
+    async retrieve() {
+      try {
+        const credentials = await r.provider.retrieve();
+        await recordHandOut(rt, o.ecsServer ? "exec --ecs-server" : "exec --ec2-server", o.profile, r, { credentials });
+        return credentials;
+      } catch (e) {
+        await recordHandOut(rt, o.ecsServer ? "exec --ecs-server" : "exec --ec2-server", o.profile, r, { error: e });
+        throw e;
+      }
+    },
+  };
   // The server holds credentials for as long as the child runs: no core file may hold them.
   const hardened = rt.hardenLongRunning?.();
   if (hardened) rt.log.debug(`core dumps: ${hardened.detail}`);
   const common = {
-    provider: r.provider,
+    provider,
     now: () => rt.now(),
     windowMs: r.deps.minTtlMs,
     random: (n: number) => rt.random(n),

@@ -7,6 +7,7 @@ import type { CliContext } from "./context.ts";
 import { prefixed, runExport, validateExportOptions, type ExportFlags } from "./export.ts";
 import type { Session } from "./global.ts";
 import { helpMessage, startExecServer } from "./exec-server.ts";
+import { recordHandOut } from "./hand-out.ts";
 import { profileOrPick } from "./pick-profile.ts";
 import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
 
@@ -52,7 +53,7 @@ export function registerExec(program: Command, ctx: CliContext): void {
           if (flags.ec2Server) throw new UserError("Can't use --ec2-server with --json");
           if (flags.ecsServer || flags.server) throw new UserError("Can't use --ecs-server with --json");
           const o = validateExportOptions(given ?? "", { ...flags, format: "json" });
-          return runExport({ ...o, profile: await profileOrPick(ctx.session(cmd), given, "exec") }, ctx.session(cmd));
+          return runExport({ ...o, profile: await profileOrPick(ctx.session(cmd), given, "exec") }, ctx.session(cmd), "exec");
         }
         const o = validateExecOptions(given ?? "", command, args, flags);
         return runExec({ ...o, profile: await profileOrPick(ctx.session(cmd), given, "exec") }, ctx.session(cmd));
@@ -109,8 +110,10 @@ export async function runExec(o: ExecOptions, s: Session): Promise<number> {
   try {
     credentials = await resolved.provider.retrieve();
   } catch (e) {
+    await recordHandOut(rt, "exec", o.profile, resolved, { error: e });
     throw prefixed(`Failed to get credentials for ${o.profile}`, e);
   }
+  await recordHandOut(rt, "exec", o.profile, resolved, { credentials });
   const mode: ChildCredentialMode = { kind: "env", credentials };
   const env = childEnvironment(rt.env, o.profile, resolved.config.region, mode);
   rt.log.debug(`Setting subprocess env: AWS_VAULT, AWS_REGION, AWS_DEFAULT_REGION, ${describeCredentialVars(mode)}`);

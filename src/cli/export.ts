@@ -4,6 +4,7 @@ import { parseSessionDuration } from "../util/duration.ts";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../vault/export-format.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
+import { recordHandOut } from "./hand-out.ts";
 import { withHint } from "./hints.ts";
 import { profileOrPick } from "./pick-profile.ts";
 import { type CredentialFlags, resolveCredentials } from "./temp-credentials.ts";
@@ -66,19 +67,21 @@ export function validateExportOptions(profile: string, f: ExportFlags): ExportOp
   };
 }
 
-export async function runExport(o: ExportOptions, s: Session): Promise<number> {
+export async function runExport(o: ExportOptions, s: Session, command = "export"): Promise<number> {
   const { rt } = s;
   if (rt.env.AWS_VAULT) {
     throw new UserError("in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force");
   }
-  const { config, provider } = await resolveCredentials(s, { ...o, profileConfigOnly: true });
+  const resolved = await resolveCredentials(s, { ...o, profileConfigOnly: true });
   let creds;
   try {
-    creds = await provider.retrieve();
+    creds = await resolved.provider.retrieve();
   } catch (e) {
+    await recordHandOut(rt, command, o.profile, resolved, { error: e });
     throw prefixed(`Failed to get credentials for ${o.profile}`, e);
   }
-  rt.stdout.write(formatExport(o.format, creds, o.profile, config.region));
+  rt.stdout.write(formatExport(o.format, creds, o.profile, resolved.config.region));
+  await recordHandOut(rt, command, o.profile, resolved, { credentials: creds });
   return 0;
 }
 

@@ -20,7 +20,7 @@ export async function runFastCommand(c: FastCommand, rt: Runtime): Promise<numbe
       await ctx.run("list", () => runList(c.options, session));
     } else {
       const flags = c.command === "exec" ? { ...c.flags, format: "json" } : c.flags;
-      await ctx.run(c.command, () => runExport(validateExportOptions(c.profile, flags), session));
+      await ctx.run(c.command, () => runExport(validateExportOptions(c.profile, flags), session, c.command));
     }
     return ctx.exitCode;
   } catch (e) {

@@ -1,9 +1,14 @@
 // Global flags (aws-vault §1.2) and the lazily opened keyring and config file shared by commands.
 import { join } from "node:path";
-import { UsageError, UserError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { availableBackends, defaultFileDir, expandTilde, isBackendName, openKeyring } from "../keyring/open.ts";
 import type { Keyring } from "../keyring/keyring.ts";
-import { promptSecretLine } from "../prompt/terminal.ts";
+import { agentSocketPath } from "../agent/paths.ts";
+import { type AgentMode, DEFAULT_AGENT_IDLE_MS, DEFAULT_AGENT_TTL_MS } from "../keyring/agent.ts";
+import type { PassphraseSource } from "../keyring/file.ts";
+import { askFilePassphrase } from "../prompt/passphrase.ts";
+import { currentUid } from "../runtime/agent-process.ts";
+import { parseFlagDuration } from "../util/duration.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 import { ConfigFile } from "../vault/config/loader.ts";
@@ -19,6 +24,9 @@ export const ENV = {
   passPrefix: "AWS_VAULT_PASS_PREFIX",
   fileDir: "AWS_VAULT_FILE_DIR",
   filePassphrase: "AWS_VAULT_FILE_PASSPHRASE",
+  agent: "AWS_VAULT_AGENT",
+  agentTtl: "AWS_VAULT_AGENT_TTL",
+  agentIdle: "AWS_VAULT_AGENT_IDLE",
   configFile: "AWS_CONFIG_FILE",
 } as const;
 
@@ -32,6 +40,8 @@ export interface GlobalFlags {
   passCmd?: string;
   passPrefix?: string;
   fileDir?: string;
+  /** false for --no-agent */
+  agent?: boolean;
 }
 
 export interface GlobalOptions {
@@ -45,6 +55,8 @@ export interface GlobalOptions {
   passPrefix?: string;
   fileDir: string;
   configPath: string;
+  /** The file keyring's agent: auto (unlock one when a passphrase was asked for), on (use one if unlocked), off. */
+  agent: AgentMode;
   /** Backends usable here, most preferred first (probed once per process). */
   availableBackends: string[];
   /** Why `backend` was chosen, for --debug. */
@@ -83,9 +95,46 @@ export function resolveGlobalOptions(
     passPrefix: pick(flags.passPrefix, ENV.passPrefix),
     fileDir: expandTilde(pick(flags.fileDir, ENV.fileDir) ?? defaultFileDir(rt.homedir), rt.homedir),
     configPath: env[ENV.configFile] || join(rt.homedir, ".aws", "config"),
+    agent: flags.agent === false ? "off" : agentMode(env[ENV.agent]),
     availableBackends: available,
     backendReason,
   };
+}
+
+function agentMode(raw: string | undefined): AgentMode {
+  if (!raw) return "on";
+  if (raw === "auto" || raw === "on" || raw === "off") return raw;
+  throw new UsageError(`${ENV.agent} must be one of auto, on, off, got '${raw}'`);
+}
+
+/** --ttl/--idle, else AWS_VAULT_AGENT_TTL/AWS_VAULT_AGENT_IDLE, else 8h and 1h. */
+export function agentDurations(rt: Runtime, flags: { ttl?: string; idle?: string } = {}): { ttlMs: number; idleMs: number } {
+  const one = (flag: string | undefined, name: string, dflt: number, what: string): number => {
+    const raw = flag ?? (rt.env[name] || undefined);
+    if (raw === undefined) return dflt;
+    const ms = parseFlagDuration(raw);
+    if (ms <= 0) throw new UsageError(`${what} must be positive, got '${raw}'`);
+    return ms;
+  };
+  return {
+    ttlMs: one(flags.ttl, ENV.agentTtl, DEFAULT_AGENT_TTL_MS, "--ttl"),
+    idleMs: one(flags.idle, ENV.agentIdle, DEFAULT_AGENT_IDLE_MS, "--idle"),
+  };
+}
+
+/** The file keyring's passphrase prompt: command, terminal, dialog (prompt/passphrase.ts). */
+export function filePassphrasePrompt(rt: Runtime, options: GlobalOptions, profile?: string): PassphraseSource["prompt"] {
+  let hinted = false;
+  return (message, { confirm }) =>
+    askFilePassphrase(rt, profile ? message.replace(/: $/, ` (profile ${profile}): `) : message, {
+      confirm,
+      ...(options.prompt ? { driver: options.prompt } : {}),
+      beforeAsking: () => {
+        if (hinted || options.agent !== "on" || options.backend !== "file") return;
+        hinted = true;
+        rt.stderr.write("aws-vault: hint: run `aws-vault unlock` to enter the passphrase once (or set AWS_VAULT_AGENT=auto)\n");
+      },
+    });
 }
 
 /** The shared, lazily opened resources of one invocation (aws-vault's AwsVault struct). */
@@ -136,16 +185,7 @@ export class Session {
         fileDir: options.fileDir,
         passphrase: {
           ...(envPass !== undefined ? { fromEnv: new Secret(envPass) } : {}),
-          prompt: async (message, { confirm }) => {
-            const withoutTerminal = `without a terminal, set ${ENV.filePassphrase} (the file keyring's passphrase)`;
-            const named = profile ? message.replace(/: $/, ` (profile ${profile}): `) : message;
-            const first = await promptSecretLine(rt, named, { trim: false, withoutTerminal });
-            if (confirm) {
-              const again = await promptSecretLine(rt, "Enter passphrase again to confirm: ", { trim: false, withoutTerminal });
-              if (!first.equals(again)) throw new UserError("the passphrases do not match; nothing was stored");
-            }
-            return first;
-          },
+          prompt: filePassphrasePrompt(rt, options, profile),
         },
         keychainName: options.keychain,
         secretServiceCollection: options.secretServiceCollection,
@@ -159,6 +199,15 @@ export class Session {
         homedir: rt.homedir,
         spawn: rt.spawn,
         notice: (m) => rt.stderr.write(`aws-vault: ${m}\n`),
+        agent: {
+          mode: options.agent,
+          socketPath: agentSocketPath(rt.env, rt.homedir),
+          uid: currentUid(),
+          selfCommand: rt.selfCommand,
+          env: rt.env,
+          ...agentDurations(rt),
+          sleep: (ms) => rt.sleep(ms),
+        },
       },
       available,
     );

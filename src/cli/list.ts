@@ -4,6 +4,7 @@ import { CredentialStore } from "../vault/credential-store.ts";
 import type { ConfigFile } from "../vault/config/loader.ts";
 import { OidcTokenStore, profileSsoStartUrl } from "../vault/oidc-store.ts";
 import type { SessionKey } from "../vault/session-key.ts";
+import { storedKeyAges } from "../vault/key-age.ts";
 import { SessionStore } from "../vault/session-store.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
@@ -12,6 +13,8 @@ export interface ListOptions {
   profiles: boolean;
   sessions: boolean;
   credentials: boolean;
+  /** Adds key age and last rotation (not in aws-vault: plain `list` output stays aws-vault's). */
+  long?: boolean;
 }
 
 export function registerList(program: Command, ctx: CliContext): void {
@@ -22,10 +25,16 @@ export function registerList(program: Command, ctx: CliContext): void {
     .option("--profiles", "Show only the profile names")
     .option("--sessions", "Show only the session names")
     .option("--credentials", "Show only the profiles with stored credential")
+    .option("--long", "Also show each stored key's age and last rotation")
     .action((flags: Partial<ListOptions>, cmd: Command) =>
       ctx.run("list", () =>
         runList(
-          { profiles: Boolean(flags.profiles), sessions: Boolean(flags.sessions), credentials: Boolean(flags.credentials) },
+          {
+            profiles: Boolean(flags.profiles),
+            sessions: Boolean(flags.sessions),
+            credentials: Boolean(flags.credentials),
+            long: Boolean(flags.long),
+          },
           ctx.session(cmd),
         ),
       ),
@@ -103,6 +112,10 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
     ["Profile", "Credentials", "Sessions"],
     ["=======", "===========", "========"],
   ];
+  // --long: key age and last rotation (from the key records; no key is decrypted).
+  const ages = o.long
+    ? new Map((await storedKeyAges(rt, new CredentialStore(keyring), { verify: false })).map((a) => [a.profile, a]))
+    : undefined;
   const shownSessions = new Set<string>();
   const shownTokens = new Set<string>();
   // Indexes, so 1,000 profiles with 1,000 sessions is linear work, not a million comparisons.
@@ -133,6 +146,17 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
   // Then everything not shown yet, tokens first (aws-vault's order).
   for (const [url, label] of tokenLabels) if (!shownTokens.has(url)) rows.push(["-", "-", label]);
   for (const { key, session } of sessions) if (!shownSessions.has(key)) rows.push(["-", "-", sessionLabel(session, now)]);
+  if (ages) {
+    rows[0]?.push("Key age", "Last rotated");
+    rows[1]?.push("=======", "============");
+    for (const row of rows.slice(2)) {
+      const a = row[1] && row[1] !== "-" ? ages.get(row[1]) : undefined;
+      row.push(
+        a?.ageMs === undefined ? "-" : `${Math.floor(a.ageMs / 86_400_000)}d${a.basis === "created" ? "" : " (stored)"}`,
+        a?.lastRotated ? a.lastRotated.toISOString().slice(0, 10) : "-",
+      );
+    }
+  }
   rt.stdout.write(renderTable(rows));
   return 0;
 }

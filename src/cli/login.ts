@@ -14,7 +14,9 @@ import { chooseIsolatedBrowser, isolatedOptions, openIsolated, wantsBrowserProfi
 import type { ProfileConfig } from "../vault/config/profile.ts";
 import { profileChain } from "../vault/master-name.ts";
 import { consoleCredentials, type FederationDeps, staticProvider } from "../vault/providers/federation-token.ts";
-import type { CredentialsProvider } from "../vault/providers/provider.ts";
+import { type CredentialsProvider, unwrap } from "../vault/providers/provider.ts";
+import { audit, sourceOfKind } from "../vault/audit-log.ts";
+import { remindToRotate } from "./hand-out.ts";
 import type { CliContext } from "./context.ts";
 import { prefixed } from "./export.ts";
 import type { Session } from "./global.ts";
@@ -114,6 +116,14 @@ export async function runLogin(o: LoginOptions, s: Session): Promise<number> {
     throw prefixed(`Failed to get credentials for ${o.profile ?? "the environment"}`, e);
   }
   const { credentials } = signin;
+  await audit(rt, {
+    command: "login",
+    profile: o.profile ?? "(environment)",
+    source: signin.source === "role-session" ? sourceOfKind(unwrap(provider).kind, Boolean(provider.fromCache)) : "GetFederationToken",
+    ...(credentials.expiration ? { expires: credentials.expiration } : {}),
+    result: "ok",
+  });
+  if (o.profile) await remindToRotate(rt, profileChain(config).map((c) => c.profileName));
   if (credentials.expiration) {
     rt.log.debug(`Requesting a signin token for session expiring in ${formatGoDuration(credentials.expiration.getTime() - rt.now().getTime())}`);
   }

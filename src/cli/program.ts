@@ -2,6 +2,10 @@
 import { Command, Option } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerAdd } from "./add.ts";
+import { registerAgentCommands } from "./agent.ts";
+import { registerAudit } from "./audit.ts";
+import { registerDoctor } from "./doctor.ts";
+import { registerImport } from "./import.ts";
 import { registerClear } from "./clear.ts";
 import { registerCompletion } from "./completion-command.ts";
 import { registerExec } from "./exec.ts";
@@ -32,6 +36,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addOption(new Option("--pass-cmd <cmd>", "Name of the pass executable (env: AWS_VAULT_PASS_CMD)"))
     .addOption(new Option("--pass-prefix <prefix>", "Prefix to prepend to the item path stored in pass (env: AWS_VAULT_PASS_PREFIX)"))
     .addOption(new Option("--file-dir <dir>", "Directory for the \"file\" password store (env: AWS_VAULT_FILE_DIR)"))
+    .addOption(new Option("--no-agent", "Do not use the file keyring's agent (env: AWS_VAULT_AGENT=off)"))
     .option("--version", "Show application version.")
     .showHelpAfterError(false)
     .exitOverride()
@@ -54,7 +59,12 @@ export function buildProgram(ctx: CliContext): Command {
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
   registerSso(program, ctx);
+  // Credential hygiene (issue 12).
+  registerImport(program, ctx);
+  registerDoctor(program, ctx);
+  registerAudit(program, ctx);
   registerCompletion(program, ctx);
   registerVersion(program, ctx);
+  registerAgentCommands(program, ctx);
   return program;
 }

@@ -4,6 +4,8 @@ import { confirm } from "../prompt/terminal.ts";
 import { goQuote } from "../util/go-format.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
 import { SessionStore } from "../vault/session-store.ts";
+import { audit } from "../vault/audit-log.ts";
+import { forgetKey } from "../vault/key-age.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
 
@@ -46,6 +48,8 @@ export async function runRemove(o: RemoveOptions, s: Session): Promise<number> {
   if (!o.force && !(await confirm(rt, question, { withoutTerminal: "without a terminal, confirm with -f (--force)" }))) return 0;
   await creds.remove(o.profile);
   rt.stdout.write("Deleted credentials.\n");
+  await audit(rt, { command: "remove", profile: o.profile, source: "keyring", result: "ok" });
+  await forgetKey(rt, o.profile);
   // Unlike aws-vault v7, also drop the profile's cached sessions: removed keys should stop working here.
   const n = await sessions.removeForProfile(o.profile);
   if (n > 0) rt.stdout.write(`Deleted ${n} sessions.\n`);

@@ -34,6 +34,8 @@ export interface ResolvedCredentials {
   config: ProfileConfig;
   provider: CredentialsProvider;
   deps: VaultDeps;
+  /** Whether an MFA code was asked for (for the audit log). */
+  mfaUsed(): boolean;
 }
 
 /** Loads the profile (flags > env > file) and builds its provider; retrieves nothing yet. */
@@ -64,11 +66,13 @@ export async function resolveCredentials(
     });
   }
   let promptMethod: string | undefined;
+  let mfaUsed = false;
   const deps: VaultDeps = {
     rt,
     keyring,
     aws,
     mfaToken: (serial, mfaProcess, profile) => {
+      mfaUsed = true;
       promptMethod ??= choosePromptDriver(rt, { explicit: s.options.prompt, avoidTerminal: Boolean(f.avoidTerminalPrompt) });
       return mfaTokenProvider(rt, { mfaToken: f.mfaToken, mfaProcess, promptMethod })(serial, profile);
     },
@@ -83,5 +87,5 @@ export async function resolveCredentials(
     ...resolve,
     explicitDuration: f.durationMs !== undefined,
   }).providerFor(config);
-  return { config, provider, deps };
+  return { config, provider, deps, mfaUsed: () => mfaUsed };
 }

@@ -74,6 +74,11 @@ export interface EncryptOptions {
 const kekCache = new Map<string, Promise<CryptoKey>>();
 let derivations = 0;
 
+/** Forgets every derived key (the agent, when it locks: they open items as the passphrase does). */
+export function forgetDerivedKeys(): void {
+  kekCache.clear();
+}
+
 /** How many PBES2 keys this process derived so far (each salt, count and passphrase once). */
 export function pbes2Derivations(): number {
   return derivations;

@@ -8,6 +8,7 @@ import { KeyringError } from "../errors.ts";
 import type { Spawner } from "../runtime/runtime.ts";
 import { tryParseGoDuration } from "../util/duration.ts";
 import type { Secret } from "../util/secret.ts";
+import { AgentKeyring, type AgentSettings } from "./agent.ts";
 import { FileKeyring, type PassphraseSource } from "./file.ts";
 import type { Keyring } from "./keyring.ts";
 import { kwalletInstalled, sessionBusAddress } from "./probe.ts";
@@ -42,6 +43,8 @@ export interface KeyringSettings {
   timeoutMs?: number;
   /** A one-line message for the user (where an item went), printed as `aws-vault: <message>`. */
   notice?: (message: string) => void;
+  /** The file keyring's agent (keyring/agent.ts); absent or mode "off": no agent. */
+  agent?: AgentSettings;
 }
 
 function onPath(cmd: string, env: Readonly<Record<string, string | undefined>>): boolean {
@@ -178,7 +181,9 @@ export async function openKeyring(s: KeyringSettings, available: string[]): Prom
     throw new KeyringError(`Specified keyring backend not available: ${s.backend}`, { hints: [alternatives] });
   }
   if (s.backend === "file") {
-    return new FileKeyring({ dir: s.fileDir, passphrase: s.passphrase, now: s.now, random: s.random, log: s.log });
+    const opts = { dir: s.fileDir, passphrase: s.passphrase, now: s.now, random: s.random, log: s.log };
+    if (s.agent && s.agent.mode !== "off") return new AgentKeyring(opts, s.agent);
+    return new FileKeyring(opts);
   }
   const ms = s.timeoutMs ?? timeoutFromEnv(s.env ?? {}) ?? DEFAULT_KEYRING_TIMEOUT_MS;
   const clock = new CallClock();

@@ -55,7 +55,7 @@ function parseOwner(content: string): LockOwner | undefined {
   return { pid: Number(pidText), host, token };
 }
 
-function isProcessAlive(pid: number): boolean {
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

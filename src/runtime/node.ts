@@ -332,6 +332,7 @@ export function nodeRuntime(): Runtime {
     homedir: env.HOME || process.getBuiltinModule("node:os").homedir(),
     cwd: process.cwd(),
     pid: process.pid,
+    ppid: process.ppid,
     selfCommand: selfCommand(),
     stdout,
     stderr,

@@ -75,6 +75,8 @@ export interface Runtime {
   readonly homedir: string;
   readonly cwd: string;
   readonly pid: number;
+  /** The parent's pid (for the audit log's caller). */
+  readonly ppid?: number;
   /** The argv that re-runs this program, e.g. [node, /path/aws-vault.mjs] or [/path/aws-vault]. */
   readonly selfCommand: string[];
   readonly stdout: OutputStream;

@@ -31,6 +31,8 @@ export function cachedSessionProvider(
   const store = new SessionStore(deps.keyring, () => deps.rt.now());
   const log = (m: string) => deps.rt.log.debug(m);
   let pending: Promise<Credentials> | undefined;
+  // Whether the last retrieve was served from the keyring cache (for the audit log).
+  let fromCache = false;
 
   /** The cached credentials if they may be reused; `why` hears the reason when they may not. */
   const usable = async (cached: CachedSession | undefined, why: (m: string) => void = log): Promise<Credentials | undefined> => {
@@ -72,6 +74,7 @@ export function cachedSessionProvider(
     // The reason for a refresh is logged once, under the lock, where the decision is final.
     const quiet = () => undefined;
     const hit = await usable(await cachedSession(quiet), quiet);
+    fromCache = hit !== undefined;
     if (hit) return hit;
     await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
     const lockName = nodeCrypto()
@@ -84,6 +87,7 @@ export function cachedSessionProvider(
       async () => {
         // Another invocation may have refreshed the session while we waited for the lock.
         const fresh = await usable(await cachedSession());
+        fromCache = fresh !== undefined;
         if (fresh) return fresh;
         const creds = await inner.retrieve();
         await store.set(lookup, creds);
@@ -96,6 +100,9 @@ export function cachedSessionProvider(
   return {
     kind: inner.kind,
     inner,
+    get fromCache() {
+      return fromCache;
+    },
     retrieve() {
       pending ??= fetchShared().finally(() => {
         pending = undefined;

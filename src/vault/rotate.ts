@@ -21,6 +21,7 @@ import { findMasterCredentialsName, profileChain } from "./master-name.ts";
 import { userNameFromArn } from "./providers/federation-token.ts";
 import { type CredentialsProvider, unwrap } from "./providers/provider.ts";
 import { SessionStore } from "./session-store.ts";
+import { recordKeyStored } from "./key-age.ts";
 
 export interface RotateDeps {
   rt: Runtime;
@@ -58,7 +59,14 @@ interface NewKey {
   userName: string;
 }
 
-export async function rotateAccessKey(deps: RotateDeps, opts: RotateOptions): Promise<void> {
+export interface RotateResult {
+  /** The profile whose stored key was replaced. */
+  profile: string;
+  /** The new key's id (not secret; shown masked). */
+  accessKeyId: string;
+}
+
+export async function rotateAccessKey(deps: RotateDeps, opts: RotateOptions): Promise<RotateResult> {
   const { rt, print } = deps;
   const store = new CredentialStore(deps.keyring);
   const config = opts.config;
@@ -200,6 +208,9 @@ export async function rotateAccessKey(deps: RotateDeps, opts: RotateOptions): Pr
   }
   print(`Deleted old access key ${oldId}`);
   print("Finished rotating access key");
+  // Recorded only now: a rollback above keeps the old key, and with it the old key's age.
+  await recordKeyStored(rt, master.profileName, created.accessKeyId, { rotated: true, createdAt: rt.now() });
+  return { profile: master.profileName, accessKeyId: created.accessKeyId };
 }
 
 /** The IAM user name of long-term keys, from sts:GetCallerIdentity (needs no permission). */

@@ -15,13 +15,13 @@ async function withAlice(artifact: Artifact) {
 }
 
 describe.each(ARTIFACTS)("hints without a terminal ($name)", (artifact) => {
-  it("the file passphrase points at AWS_VAULT_FILE_PASSPHRASE", async () => {
+  it("the file passphrase points at `aws-vault unlock` and AWS_VAULT_FILE_PASSPHRASE_CMD, in one line (issue 10)", async () => {
     const sb = await withAlice(artifact);
     const r = await run(artifact, ["export", "alice"], { env: { ...sb.env, AWS_VAULT_FILE_PASSPHRASE: undefined } });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `aws-vault: error: export: Failed to get credentials for alice: ${NO_TTY}\n` +
-        "aws-vault: hint: without a terminal, set AWS_VAULT_FILE_PASSPHRASE (the file keyring's passphrase)\n",
+      "aws-vault: error: export: Failed to get credentials for alice: the file keyring is locked and there is no terminal to ask " +
+        "for its passphrase: run `aws-vault unlock` in a terminal, or set AWS_VAULT_FILE_PASSPHRASE_CMD to a command that prints it\n",
     );
   });
 

@@ -21,7 +21,8 @@ export const LAYERS: Record<string, { imports: string[]; types?: string[] }> = {
   vault: { imports: ["keyring", "aws", "prompt", "runtime", "util", "errors"] },
   server: { imports: ["runtime", "util", "errors"], types: ["vault"] },
   agent: { imports: ["keyring", "runtime", "util", "errors"], types: ["vault"] },
-  keyring: { imports: ["runtime", "util", "errors"] },
+  // keyring/agent.ts is the agent's client (the agent's socket behind the Keyring interface).
+  keyring: { imports: ["runtime", "util", "errors", "agent"] },
   aws: { imports: ["runtime", "util", "errors"], types: ["vault"] },
   prompt: { imports: ["runtime", "util", "errors"] },
   runtime: { imports: ["util", "errors"] },

@@ -68,7 +68,7 @@ describe("--completion-bash candidates", () => {
   it("picks up commands, flags and hints added later, with no change to the completion", () => {
     const program = buildProgram(createContext(fakeRuntime()));
     program
-      .command("unlock")
+      .command("thaw")
       .argument("<profile>")
       .addOption(withHint(new Option("--mode <mode>"), ["fast", "slow"]))
       .option("--from <backend>");
@@ -80,9 +80,9 @@ describe("--completion-bash candidates", () => {
     // The real `sso populate` (issue 14) is picked up the same way.
     expect(c("sso ")).toContain("populate");
     expect(c("sso populate --")).toEqual(expect.arrayContaining(["--sso-session", "--prefix", "--dry-run", "--use-device-code"]));
-    expect(c("un")).toContain("unlock");
-    expect(c("unlock ")).toEqual(["default", "prod", "prod-admin", "dev"]);
-    expect(c("unlock --mode ")).toEqual(["fast", "slow"]);
-    expect(c("unlock --from ")).toEqual(["secret-service", "pass", "file"]);
+    expect(c("th")).toContain("thaw");
+    expect(c("thaw ")).toEqual(["default", "prod", "prod-admin", "dev"]);
+    expect(c("thaw --mode ")).toEqual(["fast", "slow"]);
+    expect(c("thaw --from ")).toEqual(["secret-service", "pass", "file"]);
   });
 });

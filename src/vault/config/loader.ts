@@ -63,7 +63,7 @@ function errorCode(e: unknown): string | undefined {
 }
 
 /** The reason and fix for an unreadable config file (EACCES, ENOTDIR, EISDIR...), when the environment is to blame. */
-function readError(path: string, e: unknown): ConfigError {
+export function configReadError(path: string, e: unknown): ConfigError {
   const why = environmentError(e);
   return new ConfigError(`Error reading config file ${path}${why ? `: ${why.message.slice(why.message.lastIndexOf(": ") + 2)}` : ""}`, {
     hints: why?.hints ?? [],
@@ -117,7 +117,7 @@ export class ConfigFile {
       text = await readFile(path, "utf8");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return ConfigFile.empty(path);
-      throw readError(path, e);
+      throw configReadError(path, e);
     }
     return ConfigFile.fromText(text, path);
   }
@@ -128,7 +128,7 @@ export class ConfigFile {
       text = readFileSync(path, "utf8");
     } catch (e) {
       if (errorCode(e) === "ENOENT") return ConfigFile.empty(path);
-      throw readError(path, e);
+      throw configReadError(path, e);
     }
     return ConfigFile.fromText(text, path);
   }

@@ -12,9 +12,8 @@
 // breaks), an indented `[` (a header or nested text, depending on the line before), or any character
 // outside printable ASCII in a key.
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../../errors.ts";
 import { classifyHeader, parseIni } from "./ini.ts";
-import { ConfigFile } from "./loader.ts";
+import { ConfigFile, configReadError } from "./loader.ts";
 
 /** Keys whose value names another section. */
 const REFERENCE_KEYS = ["include_profile", "source_profile", "sso_session", "services"] as const;
@@ -119,7 +118,7 @@ export async function loadConfigFor(path: string, profile: string): Promise<Conf
     text = readFileSync(path, "utf8"); // synchronous: one read, no thread-pool round trip
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return ConfigFile.empty(path);
-    throw new ConfigError(`Error reading config file ${path}`, { cause: e });
+    throw configReadError(path, e);
   }
   return configForProfile(text, path, profile);
 }

@@ -20,6 +20,8 @@ export interface CredentialsProvider {
   readonly kind: ProviderKind;
   /** The provider this one wraps, if it is a decorator (the session cache). */
   readonly inner?: CredentialsProvider;
+  /** A cache decorator: whether the last retrieve() was served from the cache. */
+  readonly fromCache?: boolean;
   retrieve(): Promise<Credentials>;
 }
 

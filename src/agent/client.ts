@@ -1,0 +1,118 @@
+// The client half of the agent protocol: one request per connection, bounded in size and time.
+import { connect } from "node:net";
+import { KeyringError } from "../errors.ts";
+import { startDetached } from "../runtime/agent-process.ts";
+import { ensureSocketFolder } from "./paths.ts";
+import {
+  type AgentRequest,
+  type AgentResponse,
+  type AgentStatus,
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  parseResponse,
+  ProtocolError,
+} from "./protocol.ts";
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 10_000;
+
+/** No agent listens on the socket (absent, or a stale socket left by a killed agent). */
+export class NoAgentError extends Error {}
+
+/** Sends one request; rejects with NoAgentError when nobody listens, KeyringError on a broken exchange. */
+export function agentRequest(socketPath: string, req: AgentRequest, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<AgentResponse> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    let buf = "";
+    let done = false;
+    const finish = (f: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      f();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new KeyringError(`the aws-vault agent at ${socketPath} did not answer within ${timeoutMs / 1000}s`))),
+      timeoutMs,
+    );
+    sock.setEncoding("utf8");
+    sock.on("connect", () => sock.write(encodeMessage(req)));
+    sock.on("data", (d: string) => {
+      buf += d;
+      if (buf.length > MAX_MESSAGE_BYTES) {
+        finish(() => reject(new KeyringError("the aws-vault agent sent an oversized reply")));
+        return;
+      }
+      const nl = buf.indexOf("\n");
+      if (nl === -1) return;
+      finish(() => {
+        try {
+          resolve(parseResponse(buf.slice(0, nl)));
+        } catch (e) {
+          reject(new KeyringError(`bad reply from the aws-vault agent: ${(e as ProtocolError).message}`, { cause: e }));
+        }
+      });
+    });
+    sock.on("end", () => finish(() => reject(new KeyringError("the aws-vault agent closed the connection without a reply"))));
+    sock.on("error", (e: NodeJS.ErrnoException) => {
+      finish(() => {
+        if (e.code === "ENOENT" || e.code === "ECONNREFUSED") reject(new NoAgentError(e.code));
+        else if (e.code === "EACCES" || e.code === "EPERM") reject(new KeyringError(`cannot connect to the aws-vault agent at ${socketPath}: permission denied`, { cause: e }));
+        else reject(new KeyringError(`cannot talk to the aws-vault agent at ${socketPath}: ${e.message}`, { cause: e }));
+      });
+    });
+  });
+}
+
+/** The agent's status, or undefined when none is running. */
+export async function agentStatus(socketPath: string, timeoutMs = 5_000): Promise<AgentStatus | undefined> {
+  try {
+    const r = await agentRequest(socketPath, { op: "status" }, timeoutMs);
+    if (r.ok && r.status) return r.status;
+    throw new KeyringError(`the aws-vault agent at ${socketPath} refused a status request: ${r.ok ? "no status" : r.message}`);
+  } catch (e) {
+    if (e instanceof NoAgentError) return undefined;
+    throw e;
+  }
+}
+
+/** Variables the agent process gets: nothing secret, only what it needs to run. */
+const AGENT_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "XDG_RUNTIME_DIR"];
+
+export interface StartAgentOptions {
+  socketPath: string;
+  /** The argv that re-runs this program (rt.selfCommand): both artifacts can be the agent. */
+  selfCommand: string[];
+  env: Readonly<Record<string, string | undefined>>;
+  uid: number | undefined;
+  sleep: (ms: number) => Promise<void>;
+  log: (m: string) => void;
+}
+
+/** Returns the running agent's status, starting a detached agent first if none is running. */
+export async function ensureAgent(o: StartAgentOptions): Promise<AgentStatus> {
+  await ensureSocketFolder(o.socketPath, o.uid);
+  const running = await agentStatus(o.socketPath);
+  if (running) return running;
+  const env: Record<string, string> = {};
+  for (const k of AGENT_ENV) {
+    const v = o.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  env.AWS_VAULT_AGENT_SOCK = o.socketPath;
+  let pid: number | undefined;
+  try {
+    pid = await startDetached([...o.selfCommand, "agent", "start", "--foreground"], env);
+  } catch (e) {
+    throw new KeyringError(`cannot start the aws-vault agent: ${(e as Error).message}`, { cause: e });
+  }
+  o.log(`[agent] started agent process ${pid ?? "?"} for ${o.socketPath}`);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (let wait = 10; ; wait = Math.min(wait * 2, 100)) {
+    const st = await agentStatus(o.socketPath);
+    if (st) return st;
+    if (Date.now() > deadline) throw new KeyringError(`the aws-vault agent did not start listening on ${o.socketPath}`);
+    await o.sleep(wait);
+  }
+}
