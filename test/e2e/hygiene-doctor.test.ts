@@ -174,6 +174,15 @@ describe.each(ARTIFACTS)("doctor ($name)", (artifact) => {
     expect(doc).toMatchObject({ errors: 0, warnings: 0 });
   });
 
+  it("quoted section names and values are read as the config loader reads them: no false findings", async () => {
+    const sb = sandbox();
+    await add(artifact, sb, "a b");
+    writeFileSync(sb.configPath, '[profile "a b"]\nregion = "us-east-1"\nmfa_serial = arn:aws:iam::123456789012:mfa/ab\n\n[profile  admin]\nsource_profile = "a b"\nrole_arn = arn:aws:iam::123456789012:role/admin\n');
+    const { code, doc } = await doctor(artifact, sb);
+    expect(doc.findings.filter((f) => f.severity !== "ok"), JSON.stringify(doc.findings)).toEqual([]);
+    expect(code).toBe(0);
+  });
+
   it("--online against moto: identity, clock, key age from IAM (recorded), last use, a missing MFA device", async () => {
     const sb = sandbox({ AWS_ENDPOINT_URL: moto.endpoint });
     await add(artifact, sb, "doc");
