@@ -13,7 +13,7 @@ import type { Runtime } from "../runtime/runtime.ts";
 import { classifyHeader, parseIni, splitKeyValue } from "./config/ini.ts";
 import { PROFILE_KEYS } from "./config/loader.ts";
 import { KEY_ID, parseCredentialsFile, SECRET, TOKEN_KEYS } from "./credentials-file.ts";
-import { importTempPrefix } from "./import.ts";
+import { importTempPrefix, rewriteTarget } from "./import.ts";
 import { isCredentialKey } from "./session-key.ts";
 import { SessionStore } from "./session-store.ts";
 import type { Credentials } from "./credentials.ts";
@@ -382,7 +382,7 @@ async function keyringChecks(d: DoctorInput): Promise<Finding[]> {
     const dead = host === hostname() && /^\d+$/.test(pid ?? "") && !isProcessAlive(Number(pid));
     if (dead || now - st.mtimeMs > 30_000) out.push({ severity: "warn", check: "keyring.stale-lock", message: `stale lock${dead ? ` (process ${pid} is gone)` : ""}`, file: p, fix: `rm ${p}` });
   }
-  for (const p of [d.credentialsPath, d.configPath]) {
+  for (const p of await Promise.all([d.credentialsPath, d.configPath].map(rewriteTarget))) {
     const dir = join(p, "..");
     for (const n of await readdir(dir).catch(() => [] as string[])) {
       if (n.startsWith(importTempPrefix(p))) out.push({ severity: "warn", check: "keyring.temp-file", message: `a temp file left by an interrupted import (it may hold plaintext keys from ${basename(p)})`, file: join(dir, n), fix: `rm ${join(dir, n)}` });
