@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFileName } from "../../src/keyring/file-format.ts";
+import type { Finding } from "../../src/vault/doctor.ts";
 import { formatSessionKey } from "../../src/vault/session-key.ts";
 import { ARTIFACTS, type Artifact, run, sandbox, type Sandbox } from "../support/cli.ts";
 import { bootstrapUser, type Moto, type MotoUser, startMoto } from "../support/moto.ts";
@@ -16,16 +17,6 @@ beforeAll(async () => {
   user = await bootstrapUser(moto, "doc");
 });
 afterAll(async () => moto?.stop());
-
-interface Finding {
-  severity: string;
-  check: string;
-  message: string;
-  file?: string;
-  line?: number;
-  profile?: string;
-  fix?: string;
-}
 
 async function add(artifact: Artifact, sb: Sandbox, profile: string): Promise<void> {
   const r = await run(artifact, ["add", "--env", "--no-add-config", profile], {
