@@ -158,18 +158,27 @@ export async function importCredentials(deps: ImportDeps, o: ImportOptions): Pro
       verified.set(c.name, { accessKeyId: c.accessKeyId, secret: c.secret.reveal() });
       continue;
     }
+    // What the vault held before, to put back if the new copy does not verify.
+    const before = stored.has(c.name) && !same ? await store.keyring.get(c.name) : undefined;
+    let written = false;
     try {
       if (!same) {
+        written = true;
         await store.set(c.name, { accessKeyId: c.accessKeyId, secretAccessKey: c.secret });
-        const back = await store.get(c.name);
+        const back = await store.get(c.name).catch((e: unknown) => {
+          throw new UserError(`the key cannot be read back from the vault: ${(e as Error).message}`);
+        });
         if (back.accessKeyId !== c.accessKeyId || !back.secretAccessKey.equals(c.secret)) {
           throw new UserError("the key read back from the vault differs from the one stored");
         }
+        written = false;
         await recordKeyStored(rt, c.name, c.accessKeyId);
         // Sessions made from the keys this replaced must not outlive them.
         if (stored.has(c.name)) await new SessionStore(store.keyring, () => rt.now()).removeForProfile(c.name);
       }
     } catch (e) {
+      // Untouched, as it was: the unverified copy goes, the previous keys (if any) come back.
+      if (written) await (before ? store.keyring.set(before) : store.keyring.remove(c.name)).catch((r: unknown) => rt.log.debug(`could not undo ${c.name}: ${(r as Error).message}`));
       summary.failed++;
       print(`failed ${c.name}: ${(e as Error).message}; the credentials file keeps its key`);
       await audit(rt, { command: "import", profile: c.name, source: "keyring", result: "error", detail: (e as Error).message });
