@@ -124,6 +124,20 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
     examples: [
       { command: "aws-vault login jonsmith", description: "open the AWS console in the browser" },
       { command: "aws-vault login --stdout jonsmith", description: "print the sign-in link instead" },
+      { command: "aws-vault login --browser-profile work", description: "a browser session of the profile's own" },
+    ],
+  },
+  sso: {
+    examples: [{ command: "aws-vault sso populate --sso-session corp --dry-run", description: "show the profiles it would add" }],
+  },
+  "sso populate": {
+    env: [
+      { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" },
+      { name: "AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC", description: "other SSO endpoints" },
+    ],
+    examples: [
+      { command: "aws-vault sso populate --sso-session corp", description: "a profile per account and role" },
+      { command: "aws-vault sso populate --sso-session corp --prefix corp- --dry-run", description: "show them first" },
     ],
   },
   import: {
