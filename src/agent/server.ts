@@ -151,14 +151,17 @@ export class AgentServer {
     const reply = (r: AgentResponse) => {
       if (answered) return;
       answered = true;
-      conn.setTimeout(0);
+      clearTimeout(deadline);
       conn.end(encodeMessage(r));
     };
     conn.on("error", () => undefined);
-    conn.setTimeout(REQUEST_TIMEOUT_MS, () => {
+    // A deadline for the whole request, not an idle timer: a client trickling a byte at a time
+    // must not hold its connection open.
+    const deadline = setTimeout(() => {
       reply({ ok: false, code: "bad-request", message: `no complete request within ${REQUEST_TIMEOUT_MS / 1000}s` });
       conn.destroySoon();
-    });
+    }, REQUEST_TIMEOUT_MS);
+    conn.on("close", () => clearTimeout(deadline));
     conn.on("data", (d: Buffer) => {
       if (answered) return;
       buf = Buffer.concat([buf, d]);
@@ -170,6 +173,7 @@ export class AgentServer {
         }
         return;
       }
+      clearTimeout(deadline); // the request is in: the bound is on sending it, not on answering
       const line = buf.subarray(0, nl).toString("utf8");
       buf = Buffer.alloc(0);
       let req: AgentRequest;

@@ -20,22 +20,35 @@ export const MIN_SESSION_DURATION_SECONDS = 900;
 export const MAX_SESSION_DURATION_SECONDS = 43_200;
 
 interface Partition {
-  federation: string;
+  name: string;
+  /** AWS's partition data (partitions.json `regionRegex`): which regions belong to it. */
+  regionRegex: RegExp;
+  /** The sign-in host suffix; with a region the federation endpoint is `<region>.<signinDomain>`. */
+  signinDomain: string;
   consoleDomain: string;
 }
 
-const AWS_PARTITION: Partition = { federation: DEFAULT_FEDERATION_URL, consoleDomain: "console.aws.amazon.com" };
-
-/** Region prefix → sign-in endpoint and console domain (aws-vault generateLoginURL, plus ByteNess' eusc). */
-const PARTITIONS: ReadonlyArray<[string, Partition]> = [
-  ["cn-", { federation: "https://signin.amazonaws.cn/federation", consoleDomain: "console.amazonaws.cn" }],
-  ["us-gov-", { federation: "https://signin.amazonaws-us-gov.com/federation", consoleDomain: "console.amazonaws-us-gov.com" }],
-  ["eusc-", { federation: "https://signin.amazonaws-eusc.eu/federation", consoleDomain: "console.amazonaws-eusc.eu" }],
+/**
+ * Partitions other than `aws`, from AWS's endpoint data: partition membership by the SDK's
+ * `regionRegex`, sign-in hosts from the SDK's sign-in endpoint rules (`https://{Region}.signin.…`),
+ * console hosts from aws-vault's generateLoginURL (plus ByteNess' eusc).
+ */
+const PARTITIONS: readonly Partition[] = [
+  { name: "aws-cn", regionRegex: /^cn-\w+-\d+$/, signinDomain: "signin.amazonaws.cn", consoleDomain: "console.amazonaws.cn" },
+  { name: "aws-us-gov", regionRegex: /^us-gov-\w+-\d+$/, signinDomain: "signin.amazonaws-us-gov.com", consoleDomain: "console.amazonaws-us-gov.com" },
+  { name: "aws-eusc", regionRegex: /^eusc-(de)-\w+-\d+$/, signinDomain: "signin.amazonaws-eusc.eu", consoleDomain: "console.amazonaws-eusc.eu" },
 ];
 
-function partitionFor(region: string | undefined): Partition {
-  if (!region) return AWS_PARTITION;
-  return PARTITIONS.find(([prefix]) => region.startsWith(prefix))?.[1] ?? AWS_PARTITION;
+/** The partition of a region: aws-cn, aws-us-gov, aws-eusc, else aws. */
+export function partitionName(region: string | undefined): string {
+  return (region && PARTITIONS.find((p) => p.regionRegex.test(region))?.name) || "aws";
+}
+
+/** The federation endpoint: the region's own sign-in host outside `aws`; the us-east-1 one in `aws` (as ByteNess). */
+function federationEndpoint(region: string | undefined): { federation: string; consoleDomain: string } {
+  const p = region ? PARTITIONS.find((x) => x.regionRegex.test(region)) : undefined;
+  if (!p || !region) return { federation: DEFAULT_FEDERATION_URL, consoleDomain: "console.aws.amazon.com" };
+  return { federation: `https://${region}.${p.signinDomain}/federation`, consoleDomain: p.consoleDomain };
 }
 
 export interface LoginTarget {
@@ -50,7 +63,7 @@ export interface LoginTarget {
  * (AWS_ENDPOINT_URL_SIGNIN and friends; `<base>/federation` is used).
  */
 export function loginTarget(region: string | undefined, path?: string, signinBaseUrl?: string): LoginTarget {
-  const partition = partitionFor(region);
+  const partition = federationEndpoint(region);
   const federationUrl = signinBaseUrl ? `${signinBaseUrl.replace(/\/+$/, "")}/federation` : partition.federation;
   const page = (path ?? "").replace(/^\/+/, "");
   let destination: string;
@@ -102,6 +115,15 @@ export function loginUrl(target: LoginTarget, signinToken: Secret, issuer = LOGI
     `${target.federationUrl}?Action=login&Issuer=${goQueryEscape(issuer)}` +
     `&Destination=${goQueryEscape(target.destination)}&SigninToken=${goQueryEscape(signinToken.reveal())}`
   );
+}
+
+/**
+ * `--auto-logout`: the sign-in host's sign-out, which then goes on to the login URL (as the
+ * ByteNess fork does), so a console session already in the browser does not get in the way.
+ */
+export function signOutFirstUrl(target: LoginTarget, loginUrlText: string): string {
+  const base = target.federationUrl.replace(/\/federation$/, "");
+  return `${base}/oauth?Action=logout&redirect_uri=${goQueryEscape(loginUrlText)}`;
 }
 
 /** Seconds for SessionDuration, or a UserError when the federation endpoint would refuse them. */

@@ -1,5 +1,7 @@
-// The SSO OIDC adapter over @aws-sdk/client-sso-oidc (the device authorization grant). Loaded only
-// through clients.ts. Every call is unsigned; the client id and secret travel in the body.
+// The SSO OIDC adapter over @aws-sdk/client-sso-oidc: the device authorization grant, the
+// authorization-code grant with PKCE (plus the `/authorize` URL of the same endpoint) and the
+// refresh-token grant. Loaded only through clients.ts. Every call is unsigned; the client id and
+// secret travel in the body.
 import {
   CreateTokenCommand,
   RegisterClientCommand,
@@ -10,8 +12,22 @@ import { Secret } from "../util/secret.ts";
 import { addEndpointDiagnostics } from "./endpoint-diagnostics.ts";
 import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, DeviceAuthorization, OidcClientRegistration, OidcToken, SsoOidcApi } from "./types.ts";
+import type { CreateTokenCommandOutput } from "@aws-sdk/client-sso-oidc";
 
 export const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
+export const AUTHORIZATION_CODE_GRANT_TYPE = "authorization_code";
+export const REFRESH_TOKEN_GRANT_TYPE = "refresh_token";
+
+function toToken(out: CreateTokenCommandOutput): OidcToken {
+  if (!out.accessToken) throw incomplete("CreateToken", "accessToken");
+  if (typeof out.expiresIn !== "number") throw incomplete("CreateToken", "expiresIn");
+  return {
+    accessToken: new Secret(out.accessToken),
+    expiresInSeconds: out.expiresIn,
+    tokenType: out.tokenType ?? "Bearer",
+    ...(out.refreshToken ? { refreshToken: new Secret(out.refreshToken) } : {}),
+  };
+}
 
 function incomplete(call: string, field: string): Error {
   return new Error(`SSO OIDC ${call} returned no ${field}`);
@@ -21,9 +37,16 @@ export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidc
   const client = new SSOOIDCClient(clientConfig(opts));
   addEndpointDiagnostics(client.middlewareStack);
   return {
-    async registerClient({ clientName, clientType, scopes }): Promise<OidcClientRegistration> {
+    async registerClient({ clientName, clientType, scopes, grantTypes, redirectUris, issuerUrl }): Promise<OidcClientRegistration> {
       const out = await client.send(
-        new RegisterClientCommand({ clientName, clientType, ...(scopes?.length ? { scopes } : {}) }),
+        new RegisterClientCommand({
+          clientName,
+          clientType,
+          ...(scopes?.length ? { scopes } : {}),
+          ...(grantTypes?.length ? { grantTypes } : {}),
+          ...(redirectUris?.length ? { redirectUris } : {}),
+          ...(issuerUrl ? { issuerUrl } : {}),
+        }),
       );
       if (!out.clientId) throw incomplete("RegisterClient", "clientId");
       if (!out.clientSecret) throw incomplete("RegisterClient", "clientSecret");
@@ -59,14 +82,49 @@ export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidc
           deviceCode: deviceCode.reveal(),
         }),
       );
-      if (!out.accessToken) throw incomplete("CreateToken", "accessToken");
-      if (typeof out.expiresIn !== "number") throw incomplete("CreateToken", "expiresIn");
-      return {
-        accessToken: new Secret(out.accessToken),
-        expiresInSeconds: out.expiresIn,
-        tokenType: out.tokenType ?? "Bearer",
-        ...(out.refreshToken ? { refreshToken: new Secret(out.refreshToken) } : {}),
-      };
+      return toToken(out);
+    },
+
+    async authorizeUrl({ client: reg, redirectUri, state, codeChallenge, scopes }): Promise<string> {
+      // The same endpoint the API calls go to (endpoint override, else the regional OIDC host).
+      const endpoint = client.config.endpointProvider({ Region: opts.region, UseFIPS: false, UseDualStack: false, ...(opts.endpoint ? { Endpoint: opts.endpoint } : {}) });
+      const base = endpoint.url.href.replace(/\/+$/, "");
+      const query = new URLSearchParams({
+        response_type: "code",
+        client_id: reg.clientId,
+        redirect_uri: redirectUri,
+        state,
+        code_challenge_method: "S256",
+        scopes: scopes.join(" "),
+        code_challenge: codeChallenge,
+      });
+      return `${base}/authorize?${query.toString()}`;
+    },
+
+    async createTokenWithCode({ client: reg, code, codeVerifier, redirectUri }): Promise<OidcToken> {
+      const out = await client.send(
+        new CreateTokenCommand({
+          clientId: reg.clientId,
+          clientSecret: reg.clientSecret.reveal(),
+          grantType: AUTHORIZATION_CODE_GRANT_TYPE,
+          code: code.reveal(),
+          codeVerifier: codeVerifier.reveal(),
+          redirectUri,
+        }),
+      );
+      return toToken(out);
+    },
+
+    async refreshToken({ client: reg, refreshToken }): Promise<OidcToken> {
+      const out = await client.send(
+        new CreateTokenCommand({
+          clientId: reg.clientId,
+          clientSecret: reg.clientSecret.reveal(),
+          grantType: REFRESH_TOKEN_GRANT_TYPE,
+          refreshToken: refreshToken.reveal(),
+        }),
+      );
+      return toToken(out);
     },
   };
 }

@@ -53,8 +53,18 @@ export interface IamApi {
   listAccessKeys(p: { userName?: string }): Promise<Array<{ accessKeyId: string; status: string; createDate?: Date }>>;
 }
 
+export interface SsoAccount {
+  accountId: string;
+  accountName: string;
+  emailAddress?: string;
+}
+
 export interface SsoApi {
   getRoleCredentials(p: { accessToken: Secret; accountId: string; roleName: string }): Promise<Credentials>;
+  /** sso:ListAccounts, every page. */
+  listAccounts(p: { accessToken: Secret }): Promise<SsoAccount[]>;
+  /** sso:ListAccountRoles for one account, every page. */
+  listAccountRoles(p: { accessToken: Secret; accountId: string }): Promise<string[]>;
 }
 
 export interface OidcClientRegistration {
@@ -79,8 +89,32 @@ export interface OidcToken {
   refreshToken?: Secret;
 }
 
+export interface RegisterClientParams {
+  clientName: string;
+  clientType: string;
+  scopes?: string[];
+  /** Authorization-code clients: `authorization_code`, `refresh_token`. */
+  grantTypes?: string[];
+  redirectUris?: string[];
+  issuerUrl?: string;
+}
+
+export interface AuthorizeParams {
+  client: OidcClientRegistration;
+  redirectUri: string;
+  state: string;
+  codeChallenge: string;
+  scopes: string[];
+}
+
 export interface SsoOidcApi {
-  registerClient(p: { clientName: string; clientType: string; scopes?: string[] }): Promise<OidcClientRegistration>;
+  registerClient(p: RegisterClientParams): Promise<OidcClientRegistration>;
+  /** The `/authorize` URL of this OIDC endpoint (pure: the endpoint is resolved, nothing is called). */
+  authorizeUrl(p: AuthorizeParams): Promise<string>;
+  /** CreateToken, grant authorization_code (PKCE). */
+  createTokenWithCode(p: { client: OidcClientRegistration; code: Secret; codeVerifier: Secret; redirectUri: string }): Promise<OidcToken>;
+  /** CreateToken, grant refresh_token. */
+  refreshToken(p: { client: OidcClientRegistration; refreshToken: Secret }): Promise<OidcToken>;
   startDeviceAuthorization(p: { client: OidcClientRegistration; startUrl: string }): Promise<DeviceAuthorization>;
   /** Rejects with an error whose `name` is AuthorizationPendingException or SlowDownException while the user has not approved. */
   createToken(p: { client: OidcClientRegistration; deviceCode: Secret }): Promise<OidcToken>;

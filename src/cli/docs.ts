@@ -30,6 +30,8 @@ const CREDENTIAL_ENV: readonly EnvDoc[] = [
   { name: "BROWSER", description: "the browser that opens the SSO verification page" },
 ];
 
+const AGENT_SOCK_ENV: EnvDoc = { name: "AWS_VAULT_AGENT_SOCK", description: "the agent's socket (default $XDG_RUNTIME_DIR/aws-vault/agent.sock)" };
+
 const YKMAN_ENV: readonly EnvDoc[] = [
   { name: "YKMAN_OATH_CREDENTIAL_NAME", description: "the OATH account ykman reads (default: the MFA serial)" },
   { name: "YKMAN_OATH_DEVICE_SERIAL", description: "the YubiKey to use when several are plugged in" },
@@ -45,6 +47,8 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
       { name: "AWS_VAULT_PASS_PASSWORD_STORE_DIR, AWS_VAULT_PASS_CMD, AWS_VAULT_PASS_PREFIX", description: "the pass backend" },
       { name: "AWS_VAULT_FILE_DIR", description: "the file backend's folder (default ~/.awsvault/keys)" },
       { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase (otherwise asked on the terminal)" },
+      { name: "AWS_VAULT_FILE_PASSPHRASE_CMD", description: "a command that prints the file backend's passphrase" },
+      { name: "AWS_VAULT_AGENT", description: "auto: a passphrase asked for unlocks an agent; off: bypass the agent (as --no-agent)" },
       { name: "AWS_VAULT_KEYRING_TIMEOUT", description: "how long a keyring call may take (default 10s)" },
       { name: "AWS_CONFIG_FILE", description: "the config file (default ~/.aws/config)" },
       { name: "NO_COLOR", description: "when set, no colour even on a terminal" },
@@ -124,6 +128,20 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
     examples: [
       { command: "aws-vault login jonsmith", description: "open the AWS console in the browser" },
       { command: "aws-vault login --stdout jonsmith", description: "print the sign-in link instead" },
+      { command: "aws-vault login --browser-profile work", description: "a browser session of the profile's own" },
+    ],
+  },
+  sso: {
+    examples: [{ command: "aws-vault sso populate --sso-session corp --dry-run", description: "show the profiles it would add" }],
+  },
+  "sso populate": {
+    env: [
+      { name: "AWS_VAULT_FILE_PASSPHRASE", description: "the file backend's passphrase" },
+      { name: "AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC", description: "other SSO endpoints" },
+    ],
+    examples: [
+      { command: "aws-vault sso populate --sso-session corp", description: "a profile per account and role" },
+      { command: "aws-vault sso populate --sso-session corp --prefix corp- --dry-run", description: "show them first" },
     ],
   },
   import: {
@@ -188,23 +206,28 @@ export const COMMAND_DOCS: Readonly<Record<string, CommandDocs>> = {
     env: [
       { name: "AWS_VAULT_AGENT_TTL, AWS_VAULT_AGENT_IDLE", description: "when the agent locks itself, unless --ttl and --idle (default 8h, 1h)" },
       { name: "AWS_VAULT_FILE_PASSPHRASE_CMD", description: "a command that prints the passphrase (otherwise asked on the terminal)" },
-      { name: "AWS_VAULT_AGENT_SOCK", description: "the agent's socket (default $XDG_RUNTIME_DIR/aws-vault/agent.sock)" },
+      AGENT_SOCK_ENV,
     ],
     examples: [{ command: "aws-vault unlock --ttl 10h", description: "type the file keyring's passphrase once for the day" }],
   },
   lock: {
+    env: [AGENT_SOCK_ENV],
     examples: [{ command: "aws-vault lock", description: "the agent forgets the passphrase now" }],
   },
   agent: {
+    env: [AGENT_SOCK_ENV],
     examples: [{ command: "aws-vault agent status", description: "unlocked or not, time left, socket" }],
   },
   "agent status": {
+    env: [AGENT_SOCK_ENV],
     examples: [{ command: "aws-vault agent status && aws-vault exec prod -- make", description: "run only when unlocked" }],
   },
   "agent stop": {
+    env: [AGENT_SOCK_ENV],
     examples: [{ command: "aws-vault agent stop", description: "stop the agent (it forgets the passphrase)" }],
   },
   "agent start": {
+    env: [AGENT_SOCK_ENV],
     examples: [{ command: "aws-vault agent start --foreground", description: "under a systemd user unit or a launchd job (docs/agent.md)" }],
   },
 };

@@ -45,6 +45,7 @@ export function registerExec(program: Command, ctx: CliContext): void {
     .option("--ecs-server", "Run a ECS credential server in the background for credentials (the SDK or app must support AWS_CONTAINER_CREDENTIALS_FULL_URI)")
     .option("--lazy", "When using --ecs-server, lazily fetch credentials")
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
+    .option("--use-device-code", "Sign in to SSO with the device code flow instead of the browser and a loopback redirect")
     .action((given: string | undefined, command: string | undefined, args: string[], flags: ExecFlags, cmd: Command) =>
       ctx.run("exec", async () => {
         // Flags are checked before a profile is picked.

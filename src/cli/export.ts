@@ -20,6 +20,7 @@ export interface ExportFlags {
   mfaToken?: string;
   format?: string;
   stdout?: boolean;
+  useDeviceCode?: boolean;
 }
 
 export function registerExport(program: Command, ctx: CliContext): void {
@@ -40,6 +41,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
       ),
     )
     .option("--stdout", "Print the SSO link to the terminal without automatically opening the browser")
+    .option("--use-device-code", "Sign in to SSO with the device code flow instead of the browser and a loopback redirect")
     .action((given: string | undefined, flags: ExportFlags, cmd: Command) =>
       ctx.run("export", async () => {
         const o = validateExportOptions(given ?? "", flags);
@@ -61,6 +63,7 @@ export function validateExportOptions(profile: string, f: ExportFlags): ExportOp
     ...(f.region ? { region: f.region } : {}),
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
     ssoUseStdout: Boolean(f.stdout),
+    ...(f.useDeviceCode ? { ssoUseDeviceCode: true } : {}),
   };
 }
 

@@ -4,12 +4,13 @@
 import type { Command } from "commander";
 import { sdkClients } from "../aws/clients.ts";
 import { legacyStsEndpoint } from "../aws/endpoints.ts";
-import { consoleSessionSeconds, loginTarget, loginUrl, requestSigninToken } from "../aws/signin.ts";
-import { UserError } from "../errors.ts";
+import { consoleSessionSeconds, loginTarget, loginUrl, requestSigninToken, signOutFirstUrl } from "../aws/signin.ts";
+import { UsageError, UserError } from "../errors.ts";
 import { openBrowser } from "../util/browser.ts";
 import { formatGoDuration, parseSessionDuration } from "../util/duration.ts";
 import { Secret } from "../util/secret.ts";
 import { ConfigLoader, DEFAULT_PROFILE, serviceEndpoint } from "../vault/config/loader.ts";
+import { chooseIsolatedBrowser, isolatedOptions, openIsolated, wantsBrowserProfile } from "../vault/console-browser.ts";
 import type { ProfileConfig } from "../vault/config/profile.ts";
 import { profileChain } from "../vault/master-name.ts";
 import { consoleCredentials, type FederationDeps, staticProvider } from "../vault/providers/federation-token.ts";
@@ -31,6 +32,12 @@ export interface LoginOptions {
   path?: string;
   region?: string;
   stdout: boolean;
+  /** --browser-profile: a browser session of the profile's own (else AWS_VAULT_BROWSER_PROFILE / aws_vault_browser_profile). */
+  browserProfile?: boolean;
+  /** --auto-logout: through the console's sign-out first. */
+  autoLogout?: boolean;
+  /** --use-device-code for SSO profiles. */
+  useDeviceCode?: boolean;
 }
 
 interface LoginFlags {
@@ -40,6 +47,9 @@ interface LoginFlags {
   path?: string;
   region?: string;
   stdout?: boolean;
+  browserProfile?: boolean;
+  autoLogout?: boolean;
+  useDeviceCode?: boolean;
 }
 
 export function registerLogin(program: Command, ctx: CliContext): void {
@@ -53,6 +63,9 @@ export function registerLogin(program: Command, ctx: CliContext): void {
     .option("--path <path>", "The AWS service you would like access")
     .option("--region <region>", "The AWS region")
     .option("-s, --stdout", "Print login URL to stdout instead of opening in default browser")
+    .option("--browser-profile", "Open the console in a browser session of the profile's own (env: AWS_VAULT_BROWSER_PROFILE)")
+    .option("--auto-logout", "Sign out of any console session in the browser first")
+    .option("--use-device-code", "Sign in to SSO with the device code flow instead of the browser and a loopback redirect")
     .action((given: string | undefined, flags: LoginFlags, cmd: Command) =>
       ctx.run("login", async () => {
         const s = ctx.session(cmd);
@@ -74,12 +87,23 @@ export function validateLoginOptions(profile: string | undefined, f: LoginFlags)
     ...(f.path ? { path: f.path } : {}),
     ...(f.region ? { region: f.region } : {}),
     stdout: Boolean(f.stdout),
+    browserProfile: Boolean(f.browserProfile),
+    autoLogout: Boolean(f.autoLogout),
+    ...(f.useDeviceCode ? { useDeviceCode: true } : {}),
   };
 }
 
 export async function runLogin(o: LoginOptions, s: Session): Promise<number> {
   const { rt } = s;
   const file = await s.configFile();
+  // Decided before any AWS call, so a bad setting costs nothing.
+  const isolated = !o.stdout && wantsBrowserProfile(Boolean(o.browserProfile), o.profile, rt.env, file);
+  if (isolated && !o.profile) {
+    throw new UsageError("--browser-profile needs a profile: the browser session is named after it", {
+      hints: ["pass a profile, or unset AWS_VAULT_BROWSER_PROFILE"],
+    });
+  }
+  const browser = isolated ? chooseIsolatedBrowser(rt) : undefined;
   const { config, provider, deps } = o.profile ? await profileCredentials(o, s) : await environmentCredentials(o, s);
 
   let signin;
@@ -112,9 +136,14 @@ export async function runLogin(o: LoginOptions, s: Session): Promise<number> {
     ...consoleSessionDuration(o, config, signin.source, (m) => rt.log.debug(m)),
     log: (m) => rt.log.debug(m),
   });
-  const url = loginUrl(target, token);
+  const signIn = loginUrl(target, token);
+  const url = o.autoLogout ? signOutFirstUrl(target, signIn) : signIn;
   if (o.stdout) {
     rt.stdout.write(`${url}\n`);
+    return 0;
+  }
+  if (browser && o.profile) {
+    await openIsolated(rt, browser, url, isolatedOptions(file, o.profile));
     return 0;
   }
   await openBrowser(rt, url);
@@ -159,6 +188,7 @@ async function profileCredentials(o: LoginOptions, s: Session): Promise<LoginCre
       ...(o.region ? { region: o.region } : {}),
       ...(o.mfaToken ? { mfaToken: o.mfaToken } : {}),
       ssoUseStdout: o.stdout,
+      ...(o.useDeviceCode ? { ssoUseDeviceCode: true } : {}),
     },
     // Console sign-in refuses GetSessionToken credentials: the target never gets one.
     { disableSessionsForProfile: profile },

@@ -17,6 +17,7 @@ import { registerProxy } from "./proxy.ts";
 import { registerRemove } from "./remove.ts";
 import { registerRotate } from "./rotate.ts";
 import { registerSignin } from "./signin.ts";
+import { registerSso } from "./sso.ts";
 import { registerVersion } from "./version-command.ts";
 
 export function buildProgram(ctx: CliContext): Command {
@@ -58,6 +59,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogin(program, ctx);
   registerProxy(program, ctx);
   registerMigrateBackend(program, ctx);
+  registerSso(program, ctx);
   // Credential hygiene (issue 12).
   registerImport(program, ctx);
   registerDoctor(program, ctx);

@@ -25,6 +25,7 @@ export interface CredentialFlags {
   /** exec with a credential server: prefer a non-terminal prompt driver. */
   avoidTerminalPrompt?: boolean;
   ssoUseStdout?: boolean;
+  ssoUseDeviceCode?: boolean;
   /** Read only the config sections this profile needs (export: big configs, config/scan.ts). */
   profileConfigOnly?: boolean;
 }
@@ -51,6 +52,7 @@ export async function resolveCredentials(
     ...(f.mfaToken ? { mfaToken: f.mfaToken } : {}),
     ...(f.durationMs ? { assumeRoleDuration: f.durationMs, nonChainedGetSessionTokenDuration: f.durationMs } : {}),
     ...(f.ssoUseStdout ? { ssoUseStdout: true } : {}),
+    ...(f.ssoUseDeviceCode ? { ssoUseDeviceCode: true } : {}),
   };
   const loader = new ConfigLoader({ file, baseConfig: base, env: rt.env, activeProfile: f.profile, log: (m) => rt.log.debug(m) });
   const config = loader.getProfileConfig(f.profile);

@@ -80,10 +80,15 @@ export interface OpenBrowserOptions {
  * UserError that never contains the URL.
  */
 export async function openBrowser(rt: Runtime, url: string, opts: OpenBrowserOptions = {}): Promise<void> {
+  return openWithCommands(rt, browserCommands(url, rt.env, rt.platform), opts);
+}
+
+/** Runs the first of `commands` that works (see openBrowser); the error never contains their arguments. */
+export async function openWithCommands(rt: Runtime, commands: BrowserCommand[], opts: OpenBrowserOptions = {}): Promise<void> {
   const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
   const env = definedEnv(rt.env);
   const failures: string[] = [];
-  for (const { cmd, args } of browserCommands(url, rt.env, rt.platform)) {
+  for (const { cmd, args } of commands) {
     if (rt.platform !== "win32" && !rt.spawn.which(cmd)) {
       failures.push(`${cmd}: not found`);
       continue;

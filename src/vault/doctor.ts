@@ -10,10 +10,10 @@ import { ConfigError } from "../errors.ts";
 import type { Keyring } from "../keyring/keyring.ts";
 import { isProcessAlive } from "../runtime/lock.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { parseIni } from "./config/ini.ts";
+import { classifyHeader, parseIni, splitKeyValue } from "./config/ini.ts";
 import { PROFILE_KEYS } from "./config/loader.ts";
 import { KEY_ID, parseCredentialsFile, SECRET, TOKEN_KEYS } from "./credentials-file.ts";
-import { importTempPrefix } from "./import.ts";
+import { importTempPrefix, rewriteTarget } from "./import.ts";
 import { isCredentialKey } from "./session-key.ts";
 import { SessionStore } from "./session-store.ts";
 import type { Credentials } from "./credentials.ts";
@@ -80,6 +80,8 @@ export function didYouMean(word: string, known: Iterable<string>): string | unde
 
 interface ScannedSection {
   header: string;
+  /** kind and name as the config loader reads them: `[profile a]` and `[profile "a"]` are one section. */
+  id: string;
   kind: "default" | "profile" | "sso-session" | "services" | "other";
   name: string;
   line: number;
@@ -87,33 +89,37 @@ interface ScannedSection {
   keys: Map<string, Array<{ line: number; value: string }>>;
 }
 
-/** A light line scan of a config file that parsed: sections and keys with their lines. */
+/**
+ * A light line scan of a config file that parsed: sections and keys with their lines. Headers and
+ * `key = value` lines are read with the shared INI parser's rules (quoted names like `[profile "a b"]`,
+ * quoted values, inline comments), so a section here is the section the config loader sees.
+ */
 function scanConfig(text: string): ScannedSection[] {
   const out: ScannedSection[] = [];
   let current: ScannedSection | undefined;
   let nested = false;
-  text.split(/\r\n|\n|\r/).forEach((raw, i) => {
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  body.split(/\r\n|\n|\r/).forEach((raw, i) => {
     const line = i + 1;
     const t = raw.trim();
     if (t === "" || t[0] === "#" || t[0] === ";") return;
-    if (nested && (raw[0] === " " || raw[0] === "\t") && t[0] !== "[") return;
+    if (nested && (raw[0] === " " || raw[0] === "\t")) return;
     nested = false;
     if (t[0] === "[") {
-      const header = t.slice(1, t.lastIndexOf("]")).trim();
-      const m = /^(profile|sso-session|services) +(.+)$/.exec(header);
-      const kind = header === "default" ? "default" : ((m?.[1] ?? "other") as ScannedSection["kind"]);
-      current = { header, kind, name: header === "default" ? "default" : (m?.[2]?.trim() ?? header), line, keys: new Map() };
+      const header = t.slice(1, t.lastIndexOf("]"));
+      const classified = classifyHeader(header);
+      const kind = classified?.kind ?? "other";
+      const name = classified?.name ?? header.trim();
+      current = { header: header.trim(), id: `${kind} ${name}`, kind, name, line, keys: new Map() };
       out.push(current);
       return;
     }
-    const at = [t.indexOf("="), t.indexOf(":")].filter((n) => n > 0).sort((a, b) => a - b)[0];
-    if (at === undefined || !current) return;
-    const key = t.slice(0, at).trim().toLowerCase();
-    const value = t.slice(at + 1).replace(/\s[#;].*$/, "").trim();
-    const list = current.keys.get(key) ?? [];
-    list.push({ line, value });
-    current.keys.set(key, list);
-    if (value === "") nested = true;
+    const kv = splitKeyValue(t);
+    if (kv === undefined || kv.key === "" || !current) return;
+    const list = current.keys.get(kv.key) ?? [];
+    list.push({ line, value: kv.value });
+    current.keys.set(kv.key, list);
+    if (kv.value === "") nested = true;
   });
   return out;
 }
@@ -172,13 +178,13 @@ async function configChecks(d: DoctorInput, stored: Set<string>): Promise<Findin
   const seen = new Map<string, ScannedSection>();
   const want = (name: string) => d.profile === undefined || d.profile === name;
   for (const s of sections) {
-    const first = seen.get(s.header);
+    const first = seen.get(s.id);
     if (first) {
       if (want(s.name)) out.push({ severity: "warn", check: "config.duplicate-section", message: `[${s.header}] appears again (first at line ${first.line}); the keys of both are merged`, file, line: s.line, profile: s.name, fix: `merge the two [${s.header}] sections` });
       for (const [k, v] of s.keys) first.keys.set(k, [...(first.keys.get(k) ?? []), ...v]);
       continue;
     }
-    seen.set(s.header, s);
+    seen.set(s.id, s);
     if (s.kind === "profile" || s.kind === "default") profiles.set(s.name, s);
     if (s.kind === "sso-session") ssoSessions.set(s.name, s);
   }
@@ -376,7 +382,7 @@ async function keyringChecks(d: DoctorInput): Promise<Finding[]> {
     const dead = host === hostname() && /^\d+$/.test(pid ?? "") && !isProcessAlive(Number(pid));
     if (dead || now - st.mtimeMs > 30_000) out.push({ severity: "warn", check: "keyring.stale-lock", message: `stale lock${dead ? ` (process ${pid} is gone)` : ""}`, file: p, fix: `rm ${p}` });
   }
-  for (const p of [d.credentialsPath, d.configPath]) {
+  for (const p of await Promise.all([d.credentialsPath, d.configPath].map(rewriteTarget))) {
     const dir = join(p, "..");
     for (const n of await readdir(dir).catch(() => [] as string[])) {
       if (n.startsWith(importTempPrefix(p))) out.push({ severity: "warn", check: "keyring.temp-file", message: `a temp file left by an interrupted import (it may hold plaintext keys from ${basename(p)})`, file: join(dir, n), fix: `rm ${join(dir, n)}` });

@@ -9,7 +9,7 @@
 //      the verified ones, then one atomic rewrite (temp file in the same folder, same mode, fsync,
 //      rename). No plaintext backup is written: the verified vault copy is the backup.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import { isProcessAlive, withFileLock } from "../runtime/lock.ts";
@@ -158,18 +158,27 @@ export async function importCredentials(deps: ImportDeps, o: ImportOptions): Pro
       verified.set(c.name, { accessKeyId: c.accessKeyId, secret: c.secret.reveal() });
       continue;
     }
+    // What the vault held before, to put back if the new copy does not verify.
+    const before = stored.has(c.name) && !same ? await store.keyring.get(c.name) : undefined;
+    let written = false;
     try {
       if (!same) {
+        written = true;
         await store.set(c.name, { accessKeyId: c.accessKeyId, secretAccessKey: c.secret });
-        const back = await store.get(c.name);
+        const back = await store.get(c.name).catch((e: unknown) => {
+          throw new UserError(`the key cannot be read back from the vault: ${(e as Error).message}`);
+        });
         if (back.accessKeyId !== c.accessKeyId || !back.secretAccessKey.equals(c.secret)) {
           throw new UserError("the key read back from the vault differs from the one stored");
         }
+        written = false;
         await recordKeyStored(rt, c.name, c.accessKeyId);
         // Sessions made from the keys this replaced must not outlive them.
         if (stored.has(c.name)) await new SessionStore(store.keyring, () => rt.now()).removeForProfile(c.name);
       }
     } catch (e) {
+      // Untouched, as it was: the unverified copy goes, the previous keys (if any) come back.
+      if (written) await (before ? store.keyring.set(before) : store.keyring.remove(c.name)).catch((r: unknown) => rt.log.debug(`could not undo ${c.name}: ${(r as Error).message}`));
       summary.failed++;
       print(`failed ${c.name}: ${(e as Error).message}; the credentials file keeps its key`);
       await audit(rt, { command: "import", profile: c.name, source: "keyring", result: "error", detail: (e as Error).message });
@@ -266,8 +275,18 @@ async function scrub(pid: number, path: string, verified: Map<string, { accessKe
   });
 }
 
-/** Temp file in the same folder (same mode), fsync, rename over the target. */
-async function writeAtomic(path: string, text: string, mode: number, pid: number): Promise<void> {
+/**
+ * The file a path names, through symlinks (a dotfiles-managed ~/.aws/credentials or config): the
+ * rewrite must replace that file, not the link, or the plaintext keys stay in the link's target.
+ * The path itself when it does not resolve (not there yet, or a dangling link).
+ */
+export async function rewriteTarget(path: string): Promise<string> {
+  return realpath(path).catch(() => path);
+}
+
+/** Temp file in the folder of the file `path` resolves to (same mode), fsync, rename over that file. */
+async function writeAtomic(linkOrPath: string, text: string, mode: number, pid: number): Promise<void> {
+  const path = await rewriteTarget(linkOrPath);
   const tmp = join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${pid}-${randomBytes(6).toString("hex")}`);
   const handle = await open(tmp, "wx", mode);
   try {
@@ -294,7 +313,8 @@ async function writeAtomic(path: string, text: string, mode: number, pid: number
  * Temp files an interrupted import left (they may hold a plaintext copy of the rest of the file):
  * removed when their writer is gone. Returns the ones found still present.
  */
-export async function removeLeftoverTemps(path: string, log: (m: string) => void, isAlive?: (pid: number) => boolean): Promise<string[]> {
+export async function removeLeftoverTemps(linkOrPath: string, log: (m: string) => void, isAlive?: (pid: number) => boolean): Promise<string[]> {
+  const path = await rewriteTarget(linkOrPath);
   const dir = dirname(path);
   const prefix = `${TEMP_PREFIX}${basename(path)}-`;
   let names: string[];

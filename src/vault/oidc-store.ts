@@ -2,10 +2,13 @@
 // The item is Go's json.Marshal of OIDCTokenData{Token: ssooidc.CreateTokenOutput, Expiration}:
 //   {"Token":{"AccessToken":"…","ExpiresIn":28800,"IdToken":null,"RefreshToken":null,
 //    "TokenType":"Bearer","ResultMetadata":{}},"Expiration":"<RFC3339Nano>"}
-// so tokens cached by aws-vault are reused here and the other way round. Unlike aws-vault's `Has`
+// so tokens cached by aws-vault are reused here and the other way round. A token from the
+// authorization-code sign-in also keeps the client registration its refresh token is bound to, as
+// an extra top-level "Registration" object ({"ClientId","ClientSecret","ExpiresAt"}); Go's
+// json.Unmarshal ignores unknown fields, so aws-vault still reads the item. Unlike aws-vault's `Has`
 // (which compares the bare URL with prefixed keys and never matches, §16 item 3), lookups here
 // always go through formatOidcKey.
-import type { OidcToken } from "../aws/types.ts";
+import type { OidcClientRegistration, OidcToken } from "../aws/types.ts";
 import { getIfPresent, type Keyring, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601, goJsonObject, goJsonString, goTimeJson } from "../util/go-format.ts";
 import { Secret } from "../util/secret.ts";
@@ -15,6 +18,8 @@ import { formatOidcKey, parseOidcKey } from "./session-key.ts";
 /** A cached token: what CreateToken returned, plus when it stops working. */
 export interface CachedOidcToken extends OidcToken {
   expiration: Date;
+  /** The client the refresh token belongs to (authorization-code sign-ins only). */
+  registration?: OidcClientRegistration;
 }
 
 const enc = new TextEncoder();
@@ -23,7 +28,7 @@ const dec = new TextDecoder();
 /** RFC 3339 with any number of fraction digits (Go writes nanoseconds and a local offset). */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
-export function encodeOidcToken(token: OidcToken, expiration: Date): Uint8Array {
+export function encodeOidcToken(token: OidcToken, expiration: Date, registration?: OidcClientRegistration): Uint8Array {
   const fields = goJsonObject([
     ["AccessToken", token.accessToken.reveal()],
     ["ExpiresIn", token.expiresInSeconds],
@@ -31,7 +36,14 @@ export function encodeOidcToken(token: OidcToken, expiration: Date): Uint8Array 
     ["RefreshToken", token.refreshToken ? token.refreshToken.reveal() : null],
     ["TokenType", token.tokenType],
   ]);
-  return enc.encode(`{"Token":${fields.slice(0, -1)},"ResultMetadata":{}},"Expiration":${goJsonString(goTimeJson(expiration))}}`);
+  const reg = registration
+    ? `,"Registration":${goJsonObject([
+        ["ClientId", registration.clientId],
+        ["ClientSecret", registration.clientSecret.reveal()],
+        ["ExpiresAt", registration.clientSecretExpiresAt ? goTimeJson(registration.clientSecretExpiresAt) : null],
+      ])}`
+    : "";
+  return enc.encode(`{"Token":${fields.slice(0, -1)},"ResultMetadata":{}},"Expiration":${goJsonString(goTimeJson(expiration))}${reg}}`);
 }
 
 /** Undefined when the item is not a usable token (then it is treated as missing). */
@@ -54,6 +66,21 @@ export function decodeOidcToken(data: Uint8Array, now: Date): CachedOidcToken | 
     tokenType: typeof TokenType === "string" && TokenType ? TokenType : "Bearer",
     ...(typeof RefreshToken === "string" && RefreshToken ? { refreshToken: new Secret(RefreshToken) } : {}),
     expiration,
+    ...decodeRegistration(v.Registration),
+  };
+}
+
+function decodeRegistration(v: unknown): { registration?: OidcClientRegistration } {
+  if (!isObject(v)) return {};
+  const { ClientId, ClientSecret, ExpiresAt } = v;
+  if (typeof ClientId !== "string" || !ClientId || typeof ClientSecret !== "string" || !ClientSecret) return {};
+  const expires = typeof ExpiresAt === "string" && RFC3339.test(ExpiresAt) ? new Date(ExpiresAt) : undefined;
+  return {
+    registration: {
+      clientId: ClientId,
+      clientSecret: new Secret(ClientSecret),
+      ...(expires && !Number.isNaN(expires.getTime()) ? { clientSecretExpiresAt: expires } : {}),
+    },
   };
 }
 
@@ -83,12 +110,26 @@ export class OidcTokenStore {
     return token;
   }
 
-  /** Stores a token that CreateToken just returned; it expires ExpiresIn seconds from now. */
-  async set(startUrl: string, token: OidcToken): Promise<Date> {
+  /**
+   * The stored token even when its access token has expired (nothing is removed), for a renewal
+   * with its refresh token. Undefined when nothing usable is stored.
+   */
+  async getRenewable(startUrl: string): Promise<CachedOidcToken | undefined> {
+    const key = formatOidcKey(startUrl);
+    if (!(await this.keyring.keys()).includes(key)) return undefined;
+    const data = await getIfPresent(this.keyring, key);
+    return data ? decodeOidcToken(data, this.now()) : undefined;
+  }
+
+  /**
+   * Stores a token that CreateToken just returned; it expires ExpiresIn seconds from now. A token
+   * with a refresh token keeps the client registration it needs to be renewed.
+   */
+  async set(startUrl: string, token: OidcToken, registration?: OidcClientRegistration): Promise<Date> {
     const expiration = new Date(this.now().getTime() + token.expiresInSeconds * 1000);
     await this.keyring.set({
       key: formatOidcKey(startUrl),
-      data: encodeOidcToken(token, expiration),
+      data: encodeOidcToken(token, expiration, token.refreshToken ? registration : undefined),
       label: `aws-vault oidc token for ${startUrl} (expires ${formatIso8601(expiration)})`,
       description: "aws-vault oidc token",
       // Like sessions (and ByteNess), cached tokens stay readable without a keychain prompt.

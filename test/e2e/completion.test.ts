@@ -100,7 +100,8 @@ describe.each(ARTIFACTS)("completion ($name)", (artifact) => {
     expect(await fish("aws-vault exec pr")).toEqual(["prod", "prod-admin"]);
     expect(await fish("aws-vault --backend ")).toEqual(expect.arrayContaining(["file"]));
     expect(await fish("aws-vault export --format ")).toEqual(["env", "export-env", "ini", "json"]);
-    expect(await fish("aws-vault exec --no-")).toEqual(["--no-session"]);
+    // The command's flags, then the global ones (--no-agent).
+    expect(await fish("aws-vault exec --no-")).toEqual(["--no-agent", "--no-session"]);
     // After `--`, the wrapped command is completed by fish itself.
     expect(await fish("aws-vault exec prod -- ech")).toContain("echo");
   });

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFileName } from "../../src/keyring/file-format.ts";
+import type { Finding } from "../../src/vault/doctor.ts";
 import { formatSessionKey } from "../../src/vault/session-key.ts";
 import { ARTIFACTS, type Artifact, run, sandbox, type Sandbox } from "../support/cli.ts";
 import { bootstrapUser, type Moto, type MotoUser, startMoto } from "../support/moto.ts";
@@ -16,16 +17,6 @@ beforeAll(async () => {
   user = await bootstrapUser(moto, "doc");
 });
 afterAll(async () => moto?.stop());
-
-interface Finding {
-  severity: string;
-  check: string;
-  message: string;
-  file?: string;
-  line?: number;
-  profile?: string;
-  fix?: string;
-}
 
 async function add(artifact: Artifact, sb: Sandbox, profile: string): Promise<void> {
   const r = await run(artifact, ["add", "--env", "--no-add-config", profile], {
@@ -172,6 +163,15 @@ describe.each(ARTIFACTS)("doctor ($name)", (artifact) => {
     expect(doc.findings.filter((f) => f.severity !== "ok"), JSON.stringify(doc.findings)).toEqual([]);
     expect(code).toBe(0);
     expect(doc).toMatchObject({ errors: 0, warnings: 0 });
+  });
+
+  it("quoted section names and values are read as the config loader reads them: no false findings", async () => {
+    const sb = sandbox();
+    await add(artifact, sb, "a b");
+    writeFileSync(sb.configPath, '[profile "a b"]\nregion = "us-east-1"\nmfa_serial = arn:aws:iam::123456789012:mfa/ab\n\n[profile  admin]\nsource_profile = "a b"\nrole_arn = arn:aws:iam::123456789012:role/admin\n');
+    const { code, doc } = await doctor(artifact, sb);
+    expect(doc.findings.filter((f) => f.severity !== "ok"), JSON.stringify(doc.findings)).toEqual([]);
+    expect(code).toBe(0);
   });
 
   it("--online against moto: identity, clock, key age from IAM (recorded), last use, a missing MFA device", async () => {

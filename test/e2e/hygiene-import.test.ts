@@ -1,5 +1,5 @@
 // Issue 12: `aws-vault import` end to end on both artifacts, against moto and the AWS CLI.
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ARTIFACTS, type Artifact, run, sandbox, type Sandbox, start } from "../support/cli.ts";
@@ -138,6 +138,21 @@ describe.each(ARTIFACTS)("import ($name)", (artifact) => {
     expect(cfg.stderr).toMatch(new RegExp(`^aws-vault: error: import: Error parsing config file ${sb.configPath}: line 1: `));
     expect(readFileSync(credsPath, "utf8")).toContain(users[0]?.secretAccessKey);
     expect(readdirSync(sb.keysDir).filter((n) => !n.startsWith("."))).toEqual(["taken"]);
+  });
+
+  it("--scrub through a symlinked credentials file rewrites the file it points to and keeps the link", async () => {
+    const { sb, credsPath } = await setup(artifact);
+    const target = join(sb.home, "dotfiles-credentials");
+    const u = users[0] as MotoUser;
+    writeFileSync(target, `# mine\n[good]\naws_access_key_id = ${u.accessKeyId}\naws_secret_access_key = ${u.secretAccessKey}\nregion = eu-west-1\n`, { mode: 0o600 });
+    rmSync(credsPath);
+    symlinkSync(target, credsPath);
+    const r = await run(artifact, ["import", "--scrub", "good"], { env: sb.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(lstatSync(credsPath).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, "utf8")).toBe("# mine\n[good]\nregion = eu-west-1\n");
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(await storedKeyId(artifact, sb, "good")).toEqual({ id: u.accessKeyId, secret: u.secretAccessKey });
   });
 
   it("kill -9 at random points, repeated, never loses a key that was in the file", async () => {

@@ -38,7 +38,7 @@ function lockFiles(home: string): string[] {
 describe.each(ARTIFACTS)("SSO wait ($name)", (artifact) => {
   it("shows the code and a spinner; Ctrl-C cancels with exit 130 and releases the lock", async () => {
     const { sb, env } = setup();
-    const r = await runInPty([...artifact.argv, "exec", "dev", "--", "true"], env, [
+    const r = await runInPty([...artifact.argv, "exec", "--use-device-code", "dev", "--", "true"], env, [
       { expect: /waiting for approval in the browser \(expires in 10m\)/, send: "\u0003" },
     ]);
     expect(r.code, r.output).toBe(130);
@@ -57,7 +57,7 @@ describe.each(ARTIFACTS)("SSO wait ($name)", (artifact) => {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const r = await run(artifact, ["export", "--format", "json", "dev"], { env });
+    const r = await run(artifact, ["export", "--use-device-code", "--format", "json", "dev"], { env });
     stop = true;
     await approver;
     expect(r.code, r.stderr).toBe(0);

@@ -91,9 +91,13 @@ process.exit(res.ok ? 0 : 1);
   const browser = join(sb.home, "browser.sh");
   writeFileSync(browser, `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(script)} "$@"\n`, { mode: 0o755 });
   const env = { ...sb.env, BROWSER: browser };
+  // These are the device flow's tests (a $BROWSER is set, so the default would be the
+  // authorization code with PKCE: test/e2e/sso-pkce.test.ts covers that in a real browser).
+  const deviceCode = (args: string[]) =>
+    args[0] === "exec" || args[0] === "export" ? [args[0], "--use-device-code", ...args.slice(1)] : args;
   return {
     sb,
-    run: (args, extra = {}) => run(artifact, args, { env: { ...env, ...extra } }),
+    run: (args, extra = {}) => run(artifact, deviceCode(args), { env: { ...env, ...extra } }),
     opened: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : []),
   };
 }

@@ -5,7 +5,18 @@
 // Wire format, from the AWS API references (SSO OIDC 2019-06-10, SSO portal 2019-06-10):
 //   POST /client/register        {clientName, clientType, scopes?} -> {clientId, clientSecret, clientIdIssuedAt, clientSecretExpiresAt, ...}
 //   POST /device_authorization   {clientId, clientSecret, startUrl} -> {deviceCode, userCode, verificationUri, verificationUriComplete, expiresIn, interval}
+//   POST /client/register also takes grantTypes (authorization_code, refresh_token, device code),
+//     redirectUris, issuerUrl (RegisterClient, "authorization code grant with PKCE")
+//   GET  /authorize?response_type=code&client_id&redirect_uri&state&code_challenge_method=S256&code_challenge&scopes
+//     -> 302 to redirect_uri?code=…&state=… (the user signed in and allowed access); redirect_uri must be
+//     a registered redirect URI, a loopback one matching with any port (RFC 8252 §7.3)
 //   POST /token                  {clientId, clientSecret, grantType, deviceCode} -> {accessToken, tokenType, expiresIn, refreshToken, idToken}
+//     grantType authorization_code: {code, codeVerifier, redirectUri}; BASE64URL(SHA256(codeVerifier)) must equal
+//       the code_challenge (RFC 7636 S256), redirectUri the authorize request's; a refresh token is issued when
+//       the client registered grant refresh_token and scope sso:account:access
+//     grantType refresh_token: {refreshToken} -> a new access token
+//   GET /assignment/accounts?max_result&next_token (header x-amz-sso_bearer_token) -> {accountList: [{accountId, accountName, emailAddress}], nextToken}
+//   GET /assignment/roles?account_id&max_result&next_token -> {roleList: [{accountId, roleName}], nextToken}
 //     errors: HTTP 400 with `x-amzn-ErrorType: <Name>Exception:<namespace>` and {"error": "authorization_pending" |
 //     "slow_down" | "expired_token" | "access_denied" | "invalid_grant" | ..., "error_description": …}; invalid_client is 401.
 //   GET /federation/credentials?account_id=&role_name=  (header x-amz-sso_bearer_token)
@@ -13,11 +24,15 @@
 //     errors: {"message": …} with x-amzn-ErrorType UnauthorizedException (401), ForbiddenException (403), InvalidRequestException (400).
 // Test-only routes on the OIDC port: GET /device (the verification page; shows, approves nothing)
 // and POST /__approve {"userCode"} (the user clicking "Allow").
-import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
 import http from "node:http";
 
 const OIDC_NAMESPACE = "http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/";
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+const KNOWN_GRANTS = new Set([DEVICE_CODE_GRANT, "authorization_code", "refresh_token"]);
+
+/** What the "user" does on the authorize page. */
+export type AuthorizeAnswer = "allow" | "deny" | "wrong-state" | "no-answer";
 
 export interface FakeSsoOptions {
   /** Polling interval StartDeviceAuthorization returns, in seconds (the API's minimum is 1; default 1). */
@@ -32,6 +47,10 @@ export interface FakeSsoOptions {
   assignments?: Record<string, string[]>;
   /** Answer slow_down to a poll that comes sooner than the interval (default true). */
   enforceInterval?: boolean;
+  /** Account names for ListAccounts (accounts come from `assignments`). */
+  accountNames?: Record<string, string>;
+  /** Page size of ListAccounts / ListAccountRoles when the caller sets none (default 100). */
+  pageSize?: number;
 }
 
 export interface SsoCall {
@@ -57,6 +76,37 @@ interface Client {
   clientId: string;
   clientSecret: string;
   secretExpiresAt: number;
+  grantTypes: string[];
+  redirectUris: string[];
+  scopes: string[];
+  issuerUrl?: string;
+}
+
+interface AuthorizationCode {
+  clientId: string;
+  redirectUri: string;
+  challenge: string;
+  scopes: string[];
+  startUrl: string;
+  used: boolean;
+}
+
+interface RefreshToken {
+  clientId: string;
+  startUrl: string;
+}
+
+/** What the last RegisterClient / authorize request carried (for assertions). */
+export interface AuthorizeRecord {
+  clientId: string;
+  redirectUri: string;
+  state: string;
+  codeChallengeMethod: string;
+  codeChallenge: string;
+  scopes: string;
+  registeredRedirectUris: string[];
+  registeredGrantTypes: string[];
+  issuerUrl?: string;
 }
 
 interface DeviceAuth {
@@ -112,6 +162,16 @@ export class FakeSso {
   private readonly issued: IssuedRoleCredentials[] = [];
   private readonly log: SsoCall[] = [];
   private readonly scripted: string[] = [];
+  private readonly codes = new Map<string, AuthorizationCode>();
+  private readonly refreshTokens = new Map<string, RefreshToken>();
+  private readonly authorizes: AuthorizeRecord[] = [];
+  /** What the next authorize requests answer (then "allow"). */
+  private readonly authorizeAnswers: AuthorizeAnswer[] = [];
+  /**
+   * When set, CreateToken reports this `expiresIn` for new access tokens (the client then treats them as
+   * expired that soon, e.g. to test refresh) while the portal keeps accepting them as usual.
+   */
+  accessTokenLifetime: number | undefined;
   private clockOffsetMs = 0;
   private oidcServer: http.Server | undefined;
   private portalServer: http.Server | undefined;
@@ -166,6 +226,26 @@ export class FakeSso {
     this.scripted.push(...errors);
   }
 
+  /** The next authorize requests answer like this (once each); the default is "allow". */
+  scriptAuthorize(...answers: AuthorizeAnswer[]): void {
+    this.authorizeAnswers.push(...answers);
+  }
+
+  /** Every secret handed out: authorization codes, access and refresh tokens, client secrets (for leak checks). */
+  secretsIssued(): string[] {
+    return [
+      ...this.codes.keys(),
+      ...this.tokens.keys(),
+      ...this.refreshTokens.keys(),
+      ...[...this.clients.values()].map((c) => c.clientSecret),
+      ...this.issued.flatMap((c) => [c.secretAccessKey, c.sessionToken]),
+    ];
+  }
+
+  authorizeRequests(): AuthorizeRecord[] {
+    return [...this.authorizes];
+  }
+
   /** Signs every access token out (the portal then answers 401). */
   revokeTokens(): void {
     for (const t of this.tokens.values()) t.revoked = true;
@@ -215,6 +295,14 @@ export class FakeSso {
       res.end(`<html><body><h1>Authorize request</h1><p>Code: ${escapeHtml(url.searchParams.get("user_code") ?? "")}</p></body></html>`);
       return;
     }
+    if (service === "portal" && route === "POST /") {
+      this.callerIdentity(req, raw, res);
+      return;
+    }
+    if (service === "oidc" && route === "GET /authorize") {
+      this.authorize(url.searchParams, res);
+      return;
+    }
     if (service === "oidc" && route === "POST /__approve") {
       const code = safeJson(raw).userCode;
       const ok = typeof code === "string" && this.approve(code);
@@ -235,6 +323,8 @@ export class FakeSso {
               "GetRoleCredentials",
               (_b, call) => this.getRoleCredentials(url.searchParams, req.headers["x-amz-sso_bearer_token"], call),
             ],
+            "GET /assignment/accounts": ["ListAccounts", (_b, call) => this.listAccounts(url.searchParams, req.headers["x-amz-sso_bearer_token"], call)],
+            "GET /assignment/roles": ["ListAccountRoles", (_b, call) => this.listAccountRoles(url.searchParams, req.headers["x-amz-sso_bearer_token"], call)],
           };
     const entry = routes[route];
     const call: SsoCall = { service, operation: entry?.[0] ?? route, status: 200 };
@@ -274,11 +364,43 @@ export class FakeSso {
     const type = str(body, "clientType");
     if (!name || !type) throw oidcError(400, "InvalidRequestException", "invalid_request", "clientName and clientType are required");
     if (type !== "public") throw oidcError(400, "InvalidClientMetadataException", "invalid_client_metadata", "clientType must be public");
+    const list = (name: string): string[] => {
+      const v = body[name];
+      if (v === undefined) return [];
+      if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+        throw oidcError(400, "InvalidRequestException", "invalid_request", `${name} must be a list of strings`);
+      }
+      return v as string[];
+    };
+    const grantTypes = list("grantTypes");
+    const redirectUris = list("redirectUris");
+    for (const g of grantTypes) {
+      if (!KNOWN_GRANTS.has(g)) throw oidcError(400, "InvalidClientMetadataException", "invalid_client_metadata", `unsupported grant type ${g}`);
+    }
+    if (grantTypes.includes("authorization_code") && redirectUris.length === 0) {
+      throw oidcError(400, "InvalidRedirectUriException", "invalid_redirect_uri", "redirectUris are required for authorization_code");
+    }
+    for (const u of redirectUris) {
+      let parsed: URL;
+      try {
+        parsed = new URL(u);
+      } catch {
+        throw oidcError(400, "InvalidRedirectUriException", "invalid_redirect_uri", "Invalid redirect URI");
+      }
+      if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && parsed.hostname === "127.0.0.1")) {
+        throw oidcError(400, "InvalidRedirectUriException", "invalid_redirect_uri", "redirect URIs must be https or loopback");
+      }
+    }
     const issuedAt = Math.floor(this.now() / 1000);
+    const issuerUrl = str(body, "issuerUrl");
     const client: Client = {
       clientId: randomString(UPPER_ALNUM + "abcdefghijklmnopqrstuvwxyz-_", 22),
       clientSecret: `eyJraWQiOiJrZXktMTU2NDAyODA5OSIsImFsZyI6IkhTMzg0In0.${randomBytes(300).toString("base64url")}`,
       secretExpiresAt: issuedAt + 90 * 24 * 3600,
+      grantTypes,
+      redirectUris,
+      scopes: list("scopes"),
+      ...(issuerUrl ? { issuerUrl } : {}),
     };
     this.clients.set(client.clientId, client);
     return {
@@ -321,7 +443,10 @@ export class FakeSso {
 
   private createToken(body: Record<string, unknown>): unknown {
     const client = this.client(body);
-    if (str(body, "grantType") !== DEVICE_CODE_GRANT) {
+    const grant = str(body, "grantType");
+    if (grant === "authorization_code") return this.exchangeCode(client, body);
+    if (grant === "refresh_token") return this.refresh(client, body);
+    if (grant !== DEVICE_CODE_GRANT) {
       throw oidcError(400, "UnsupportedGrantTypeException", "unsupported_grant_type", "Unsupported grant type");
     }
     const device = this.devices.get(str(body, "deviceCode") ?? "");
@@ -348,6 +473,163 @@ export class FakeSso {
       refreshToken: null,
       tokenType: "Bearer",
     };
+  }
+
+  /** GET /authorize: validates like the service, then the "user" answers (allow by default). */
+  private authorize(q: URLSearchParams, res: http.ServerResponse): void {
+    const fail = (status: number, error: string) => {
+      this.log.push({ service: "oidc", operation: "Authorize", status, error });
+      res.writeHead(status, { "content-type": "text/plain" });
+      res.end(error);
+    };
+    const client = this.clients.get(q.get("client_id") ?? "");
+    if (!client) return fail(400, "invalid_client");
+    if (!client.grantTypes.includes("authorization_code")) return fail(400, "unauthorized_client");
+    if (q.get("response_type") !== "code") return fail(400, "unsupported_response_type");
+    const redirectUri = q.get("redirect_uri") ?? "";
+    if (!client.redirectUris.some((r) => redirectMatches(r, redirectUri))) return fail(400, "invalid_redirect_uri");
+    const state = q.get("state") ?? "";
+    const method = q.get("code_challenge_method") ?? "";
+    const challenge = q.get("code_challenge") ?? "";
+    const scopes = q.get("scopes") ?? "";
+    this.authorizes.push({
+      clientId: client.clientId,
+      redirectUri,
+      state,
+      codeChallengeMethod: method,
+      codeChallenge: challenge,
+      scopes,
+      registeredRedirectUris: [...client.redirectUris],
+      registeredGrantTypes: [...client.grantTypes],
+      ...(client.issuerUrl ? { issuerUrl: client.issuerUrl } : {}),
+    });
+    if (method !== "S256" || !/^[A-Za-z0-9_-]{43}$/.test(challenge)) return fail(400, "invalid_request");
+    if (!state) return fail(400, "invalid_request");
+    const answer = this.authorizeAnswers.shift() ?? "allow";
+    this.log.push({ service: "oidc", operation: "Authorize", status: 302, detail: answer });
+    if (answer === "no-answer") {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html><body>Waiting for you to sign in…</body></html>");
+      return;
+    }
+    const target = new URL(redirectUri);
+    if (answer === "deny") {
+      target.searchParams.set("error", "access_denied");
+      target.searchParams.set("error_description", "The user denied the request");
+      target.searchParams.set("state", state);
+    } else {
+      const code = randomBytes(32).toString("base64url");
+      this.codes.set(code, {
+        clientId: client.clientId,
+        redirectUri,
+        challenge,
+        scopes: scopes.split(" ").filter(Boolean),
+        startUrl: client.issuerUrl ?? "",
+        used: false,
+      });
+      target.searchParams.set("code", code);
+      target.searchParams.set("state", answer === "wrong-state" ? `${state}x` : state);
+    }
+    res.writeHead(302, { location: target.toString() });
+    res.end();
+  }
+
+  private tokenResponse(client: Client, startUrl: string, scopes: string[], refreshToken?: string): unknown {
+    let refresh = refreshToken;
+    if (!refresh && client.grantTypes.includes("refresh_token") && scopes.includes("sso:account:access")) {
+      refresh = `aor${randomBytes(64).toString("base64url")}`;
+      this.refreshTokens.set(refresh, { clientId: client.clientId, startUrl });
+    }
+    const expiresIn = this.accessTokenLifetime ?? this.opts.tokenExpiresIn ?? 28_800;
+    const accessToken = this.newAccessToken(startUrl);
+    return { accessToken, expiresIn, idToken: null, refreshToken: refresh ?? null, tokenType: "Bearer" };
+  }
+
+  private exchangeCode(client: Client, body: Record<string, unknown>): unknown {
+    const grant = this.codes.get(str(body, "code") ?? "");
+    if (!grant || grant.used || grant.clientId !== client.clientId) {
+      throw oidcError(400, "InvalidGrantException", "invalid_grant", "Invalid authorization code");
+    }
+    grant.used = true;
+    if (str(body, "redirectUri") !== grant.redirectUri) {
+      throw oidcError(400, "InvalidGrantException", "invalid_grant", "redirect_uri does not match the authorization request");
+    }
+    const verifier = str(body, "codeVerifier") ?? "";
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || createHash("sha256").update(verifier).digest("base64url") !== grant.challenge) {
+      throw oidcError(400, "InvalidGrantException", "invalid_grant", "Code verifier does not match the code challenge");
+    }
+    return this.tokenResponse(client, grant.startUrl, grant.scopes);
+  }
+
+  private refresh(client: Client, body: Record<string, unknown>): unknown {
+    const token = str(body, "refreshToken") ?? "";
+    const known = this.refreshTokens.get(token);
+    if (!known || known.clientId !== client.clientId) throw oidcError(400, "InvalidGrantException", "invalid_grant", "Invalid refresh token");
+    return this.tokenResponse(client, known.startUrl, [], token);
+  }
+
+  /**
+   * A consumer check for the role credentials: STS GetCallerIdentity (Query protocol) on the portal
+   * port (`aws sts get-caller-identity --endpoint-url <portalEndpoint>`), answering only requests
+   * signed with an issued access key id and carrying its session token.
+   */
+  private callerIdentity(req: http.IncomingMessage, raw: string, res: http.ServerResponse): void {
+    const akid = /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? "")?.[1];
+    const issued = this.issued.find((c) => c.accessKeyId === akid);
+    const ok = new URLSearchParams(raw).get("Action") === "GetCallerIdentity" && issued && req.headers["x-amz-security-token"] === issued.sessionToken;
+    this.log.push({ service: "portal", operation: "GetCallerIdentity", status: ok ? 200 : 403, ...(issued ? { detail: `${issued.accountId}/${issued.roleName}` } : {}) });
+    res.writeHead(ok ? 200 : 403, { "content-type": "text/xml" });
+    if (!ok || !issued) {
+      res.end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
+      return;
+    }
+    res.end(
+      `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+        `<Arn>arn:aws:sts::${issued.accountId}:assumed-role/AWSReservedSSO_${issued.roleName}_0123456789abcdef/user</Arn>` +
+        `<UserId>AROAFAKESSO:user</UserId><Account>${issued.accountId}</Account></GetCallerIdentityResult>` +
+        `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+    );
+  }
+
+  /** The access token in the bearer header, or a 401. */
+  private bearer(header: string | string[] | undefined): AccessToken {
+    const token = typeof header === "string" ? this.tokens.get(header) : undefined;
+    if (!token || token.revoked || token.expiresAt <= this.now()) {
+      throw portalError(401, "UnauthorizedException", "Session token not found or invalid");
+    }
+    return token;
+  }
+
+  private page<T>(items: T[], query: URLSearchParams): { page: T[]; nextToken: string | null } {
+    const size = Number(query.get("max_result") ?? this.opts.pageSize ?? 100);
+    const start = Number(query.get("next_token") ?? "0");
+    if (!Number.isInteger(size) || size < 1 || !Number.isInteger(start) || start < 0) {
+      throw portalError(400, "InvalidRequestException", "bad paging parameters");
+    }
+    const end = start + size;
+    return { page: items.slice(start, end), nextToken: end < items.length ? String(end) : null };
+  }
+
+  private listAccounts(query: URLSearchParams, bearer: string | string[] | undefined, call: SsoCall): unknown {
+    this.bearer(bearer);
+    const accounts = Object.keys(this.opts.assignments ?? {}).map((accountId) => ({
+      accountId,
+      accountName: this.opts.accountNames?.[accountId] ?? accountId,
+      emailAddress: `aws+${accountId}@example.com`,
+    }));
+    const { page, nextToken } = this.page(accounts, query);
+    call.detail = `page ${query.get("next_token") ?? "0"}`;
+    return { accountList: page, nextToken };
+  }
+
+  private listAccountRoles(query: URLSearchParams, bearer: string | string[] | undefined, call: SsoCall): unknown {
+    this.bearer(bearer);
+    const accountId = query.get("account_id") ?? "";
+    call.detail = `${accountId} page ${query.get("next_token") ?? "0"}`;
+    const roles = (this.opts.assignments ?? {})[accountId];
+    if (!roles) throw portalError(403, "ForbiddenException", "No access");
+    const { page, nextToken } = this.page(roles.map((roleName) => ({ accountId, roleName })), query);
+    return { roleList: page, nextToken };
   }
 
   private getRoleCredentials(query: URLSearchParams, bearer: string | string[] | undefined, call: SsoCall): unknown {
@@ -380,6 +662,18 @@ export class FakeSso {
         expiration: creds.expiration.getTime(),
       },
     };
+  }
+}
+
+/** A registered redirect URI matches the one sent; loopback ones match on any port (RFC 8252 §7.3). */
+function redirectMatches(registered: string, sent: string): boolean {
+  if (registered === sent) return true;
+  try {
+    const r = new URL(registered);
+    const s = new URL(sent);
+    return r.protocol === "http:" && r.hostname === "127.0.0.1" && s.protocol === "http:" && s.hostname === "127.0.0.1" && r.pathname === s.pathname && s.search === "";
+  } catch {
+    return false;
   }
 }
 

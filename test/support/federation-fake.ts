@@ -4,10 +4,13 @@
 //       Session is {"sessionId","sessionKey","sessionToken"} of temporary credentials
 //       -> 200 {"SigninToken":"…"}; anything malformed -> 400
 //   GET /federation?Action=login&Issuer=…&Destination=<url>&SigninToken=<token>
-//       -> 302 to Destination when the token was issued here (once), else 400
+//       -> 302 to Destination when the token was issued here (once), else 400; the answer sets the
+//          console session cookie (here `aws-console-<sessionCookieId(token)>`, persistent, for 127.0.0.1)
+//   GET /oauth?Action=logout&redirect_uri=<url>   (the console's sign-out)
+//       -> 302 to redirect_uri
 // Every request is recorded so tests can compare the Session with the credentials the STS
 // emulator issued, and the login URL with the token handed out. Loopback only.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import { freePort } from "./ports.ts";
 
@@ -52,6 +55,11 @@ export interface FederationFake {
   stop(): Promise<void>;
 }
 
+/** The console session cookie a login with `token` sets: `aws-console-<12 hex>`. */
+export function sessionCookieName(token: string): string {
+  return `aws-console-${createHash("sha256").update(token).digest("hex").slice(0, 12)}`;
+}
+
 const MIN_DURATION = 900;
 const MAX_DURATION = 43_200;
 
@@ -92,6 +100,12 @@ export async function startFederationFake(opts: FederationFakeOptions = {}): Pro
         record.error = error;
         reply(400, error);
       };
+      if (req.method === "GET" && url.pathname === "/oauth") {
+        if (record.action !== "logout") return bad(`unsupported Action ${record.action}`);
+        const target = params.redirect_uri ?? "";
+        if (!/^https?:\/\//.test(target)) return bad("redirect_uri must be a URL");
+        return reply(302, "", { location: target });
+      }
       if (req.method !== "GET" || url.pathname !== "/federation") return reply(404, "not found");
 
       if (record.action === "getSigninToken") {
@@ -133,7 +147,10 @@ export async function startFederationFake(opts: FederationFakeOptions = {}): Pro
         }
         if (destination.protocol !== "https:") return bad("Destination must be https");
         unused.delete(token);
-        return reply(302, "", { location: destination.toString() });
+        return reply(302, "", {
+          location: destination.toString(),
+          "set-cookie": `${sessionCookieName(token)}=1; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax`,
+        });
       }
       return bad(`unsupported Action ${record.action}`);
     })();

@@ -2,9 +2,11 @@
 // keyring, a fake clock for TTL and idle.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { agentRequest } from "../../src/agent/client.ts";
+import { REQUEST_TIMEOUT_MS } from "../../src/agent/protocol.ts";
 import { AgentServer } from "../../src/agent/server.ts";
 import { FileKeyring } from "../../src/keyring/file.ts";
 import { pbes2Derivations } from "../../src/keyring/file-format.ts";
@@ -80,4 +82,31 @@ describe("AgentServer", () => {
     expect(r).toMatchObject({ ok: false, code: "error" });
     expect(!r.ok && r.message).toContain(join(dir, "broken"));
   });
+
+  it("a client that trickles its request byte by byte still gets the request-time bound (not an idle timer)", async () => {
+    const { server } = await setup();
+    const socketPath = server.opts.socketPath;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = connect(socketPath);
+      let got = "";
+      let sent = 0;
+      // One byte a second, never a newline: each byte would restart an idle timer. Gives up after
+      // twice the bound, so without a request-time bound the test fails instead of hanging.
+      const drip = setInterval(() => {
+        if (sent++ >= (2 * REQUEST_TIMEOUT_MS) / 1000) {
+          clearInterval(drip);
+          s.destroy();
+          resolve(got);
+        } else if (!s.destroyed) s.write("{");
+      }, 1_000);
+      s.on("data", (d) => (got += d.toString()));
+      s.on("close", () => {
+        clearInterval(drip);
+        resolve(got);
+      });
+      s.on("error", (e: NodeJS.ErrnoException) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? resolve(got) : reject(e)));
+    });
+    expect(reply).not.toBe("");
+    expect(JSON.parse(reply)).toMatchObject({ ok: false, code: "bad-request", message: `no complete request within ${REQUEST_TIMEOUT_MS / 1000}s` });
+  }, 30_000);
 });

@@ -72,11 +72,14 @@ describe("--completion-bash candidates", () => {
       .argument("<profile>")
       .addOption(withHint(new Option("--mode <mode>"), ["fast", "slow"]))
       .option("--from <backend>");
-    program.command("sso").command("populate").option("--start-url <url>").option("--backend-hint <backend>");
+    program.command("portal").command("sync").option("--start-url <url>").option("--backend-hint <backend>");
     const c = (line: string) => completionCandidates(program, line.split(" "), sources);
+    expect(c("portal ")).toContain("sync");
+    expect(c("portal sync --")).toEqual(expect.arrayContaining(["--start-url", "--backend-hint", "--debug"]));
+    expect(c("portal sync --backend-hint ")).toEqual(["secret-service", "pass", "file"]);
+    // The real `sso populate` (issue 14) is picked up the same way.
     expect(c("sso ")).toContain("populate");
-    expect(c("sso populate --")).toEqual(expect.arrayContaining(["--start-url", "--backend-hint", "--debug"]));
-    expect(c("sso populate --backend-hint ")).toEqual(["secret-service", "pass", "file"]);
+    expect(c("sso populate --")).toEqual(expect.arrayContaining(["--sso-session", "--prefix", "--dry-run", "--use-device-code"]));
     expect(c("th")).toContain("thaw");
     expect(c("thaw ")).toEqual(["default", "prod", "prod-admin", "dev"]);
     expect(c("thaw --mode ")).toEqual(["fast", "slow"]);

@@ -37,6 +37,13 @@ describe("help", () => {
     for (const name of ["add", "remove", "list", "rotate", "exec", "export", "clear", "login", "migrate-backend"]) {
       expect(helpOf(p.commands.find((c) => c.name() === name)!), name).toContain("\nEnvironment variables:\n");
     }
+    // The agent commands are steered by the socket variable; every file-backend command by the agent mode.
+    const agent = p.commands.find((c) => c.name() === "agent")!;
+    for (const cmd of [p.commands.find((c) => c.name() === "lock")!, agent, ...agent.commands]) {
+      expect(helpOf(cmd), cmd.name()).toMatch(/\nEnvironment variables:\n(.*\n)*  AWS_VAULT_AGENT_SOCK\s/);
+    }
+    expect(root).toMatch(/\n  AWS_VAULT_AGENT\s/);
+    expect(root).toMatch(/\n  AWS_VAULT_FILE_PASSPHRASE_CMD\s/);
     const exec = helpOf(p.commands.find((c) => c.name() === "exec")!);
     expect(exec).toMatch(/AWS_MIN_TTL +how long a cached session/);
     expect(exec).toContain("aws-vault exec jonsmith -- aws s3 ls");

@@ -29,10 +29,11 @@ describe("loginTarget (aws-vault generateLoginURL, ByteNess hosts)", () => {
     ["aws", "eu-west-1", undefined, "https://us-east-1.signin.aws.amazon.com/federation", "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1"],
     ["aws --path", "us-east-2", "ec2/home", "https://us-east-1.signin.aws.amazon.com/federation", "https://us-east-2.console.aws.amazon.com/ec2/home?region=us-east-2"],
     ["leading slash in --path", "us-east-2", "/s3", "https://us-east-1.signin.aws.amazon.com/federation", "https://us-east-2.console.aws.amazon.com/s3?region=us-east-2"],
-    ["aws-cn", "cn-north-1", undefined, "https://signin.amazonaws.cn/federation", "https://cn-north-1.console.amazonaws.cn/console/home?region=cn-north-1"],
-    ["aws-cn --path", "cn-northwest-1", "s3", "https://signin.amazonaws.cn/federation", "https://cn-northwest-1.console.amazonaws.cn/s3?region=cn-northwest-1"],
-    ["aws-us-gov", "us-gov-west-1", undefined, "https://signin.amazonaws-us-gov.com/federation", "https://us-gov-west-1.console.amazonaws-us-gov.com/console/home?region=us-gov-west-1"],
-    ["aws-eusc", "eusc-de-east-1", undefined, "https://signin.amazonaws-eusc.eu/federation", "https://eusc-de-east-1.console.amazonaws-eusc.eu/console/home?region=eusc-de-east-1"],
+    ["aws-cn", "cn-north-1", undefined, "https://cn-north-1.signin.amazonaws.cn/federation", "https://cn-north-1.console.amazonaws.cn/console/home?region=cn-north-1"],
+    ["aws-cn --path", "cn-northwest-1", "s3", "https://cn-northwest-1.signin.amazonaws.cn/federation", "https://cn-northwest-1.console.amazonaws.cn/s3?region=cn-northwest-1"],
+    ["aws-us-gov", "us-gov-west-1", undefined, "https://us-gov-west-1.signin.amazonaws-us-gov.com/federation", "https://us-gov-west-1.console.amazonaws-us-gov.com/console/home?region=us-gov-west-1"],
+    ["aws-us-gov east", "us-gov-east-1", "s3", "https://us-gov-east-1.signin.amazonaws-us-gov.com/federation", "https://us-gov-east-1.console.amazonaws-us-gov.com/s3?region=us-gov-east-1"],
+    ["aws-eusc", "eusc-de-east-1", undefined, "https://eusc-de-east-1.signin.amazonaws-eusc.eu/federation", "https://eusc-de-east-1.console.amazonaws-eusc.eu/console/home?region=eusc-de-east-1"],
   ])("%s", (_label, region, path, federationUrl, destination) => {
     expect(loginTarget(region, path)).toEqual({ federationUrl, destination });
   });

@@ -46,6 +46,27 @@ describe("OIDC token item format (aws-vault OIDCTokenData, §6.1)", () => {
   });
 });
 
+describe("the client registration kept with a refresh token", () => {
+  it("is an extra top-level object (Go's decoder ignores it) and round-trips", () => {
+    const reg = { clientId: "cid", clientSecret: new Secret("csecret"), clientSecretExpiresAt: new Date("2024-04-01T00:00:00Z") };
+    const bytes = encodeOidcToken({ ...token("aoa"), refreshToken: new Secret("aor") }, new Date("2024-01-01T08:00:00Z"), reg);
+    expect(dec.decode(bytes)).toBe(
+      '{"Token":{"AccessToken":"aoa","ExpiresIn":28800,"IdToken":null,"RefreshToken":"aor","TokenType":"Bearer","ResultMetadata":{}},"Expiration":"2024-01-01T08:00:00Z","Registration":{"ClientId":"cid","ClientSecret":"csecret","ExpiresAt":"2024-04-01T00:00:00Z"}}',
+    );
+    const back = decodeOidcToken(bytes, NOW);
+    expect(back?.refreshToken?.reveal()).toBe("aor");
+    expect(back?.registration?.clientId).toBe("cid");
+    expect(back?.registration?.clientSecret.reveal()).toBe("csecret");
+    expect(back?.registration?.clientSecretExpiresAt?.toISOString()).toBe("2024-04-01T00:00:00.000Z");
+  });
+
+  it("is not stored for a token without a refresh token", async () => {
+    const keyring = new MemoryKeyring();
+    await new OidcTokenStore(keyring, () => NOW).set(URL_A, token(), { clientId: "cid", clientSecret: new Secret("csecret") });
+    expect(dec.decode((await keyring.get(`oidc:${URL_A}`)).data)).not.toContain("Registration");
+  });
+});
+
 describe("OidcTokenStore", () => {
   it("stores under oidc:<start URL> with aws-vault's label and reads it back", async () => {
     const keyring = new MemoryKeyring();

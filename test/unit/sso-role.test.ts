@@ -30,6 +30,9 @@ class FakeIdentityCenter implements AwsClients {
   readonly roleCalls: Array<{ token: string; accountId: string; roleName: string }> = [];
   readonly stsCalls: Array<{ call: string; roleArn: string; sourceKeyId?: string }> = [];
   flows = 0;
+  /** Refresh tokens CreateToken (refresh_token) accepts; each use returns `refreshed-<n>`. */
+  readonly refreshable = new Set<string>();
+  refreshes = 0;
   /** Tokens the portal rejects with 401. */
   readonly revoked = new Set<string>();
   #n = 0;
@@ -53,6 +56,8 @@ class FakeIdentityCenter implements AwsClients {
           expiration: new Date(this.rt.now().getTime() + 3600_000),
         };
       },
+      listAccounts: () => Promise.reject(new Error("unexpected ListAccounts")),
+      listAccountRoles: () => Promise.reject(new Error("unexpected ListAccountRoles")),
     };
   }
 
@@ -71,6 +76,16 @@ class FakeIdentityCenter implements AwsClients {
       createToken: async (): Promise<OidcToken> => {
         this.flows++;
         return { accessToken: new Secret(`tok-${this.flows}`), expiresInSeconds: 8 * 3600, tokenType: "Bearer" };
+      },
+      // No browser in these tests (no $BROWSER, no opener on PATH): the device flow runs.
+      authorizeUrl: () => Promise.reject(new Error("unexpected authorize URL")),
+      createTokenWithCode: () => Promise.reject(new Error("unexpected CreateToken (authorization_code)")),
+      refreshToken: async ({ client, refreshToken }) => {
+        this.refreshes++;
+        if (client.clientId !== "pkce-client" || !this.refreshable.has(refreshToken.reveal())) {
+          throw Object.assign(new Error("Invalid refresh token"), { name: "InvalidGrantException" });
+        }
+        return { accessToken: new Secret(`refreshed-${this.refreshes}`), expiresInSeconds: 3600, tokenType: "Bearer" };
       },
     };
   }
@@ -199,6 +214,32 @@ describe("ssoRoleProvider", () => {
     await ssoRoleProvider(deps, { ...profile("dev"), ssoUseStdout: true }, { cacheToken: true, openBrowser: (u) => opened.push(u) }).retrieve();
     expect(opened).toEqual([]);
     expect(rt.stderr.text).toContain("Open the SSO authorization page in a browser (use Ctrl-C to abort)\n");
+  });
+
+  it("renews an expired token with its refresh token (no sign-in), and signs in when the refresh is refused", async () => {
+    const { deps, aws, keyring, profile, rt } = setup(SSO_CONFIG);
+    const tokens = new OidcTokenStore(keyring, () => rt.now());
+    const registration = { clientId: "pkce-client", clientSecret: new Secret("pkce-secret"), clientSecretExpiresAt: new Date(NOW.getTime() + 90 * 86400_000) };
+    await tokens.set(START_URL, { accessToken: new Secret("old"), expiresInSeconds: 60, tokenType: "Bearer", refreshToken: new Secret("rt-1") }, registration);
+    aws.refreshable.add("rt-1");
+    rt.advance(120_000);
+    const open = () => undefined;
+    await ssoRoleProvider(deps, profile("dev"), { cacheToken: true, openBrowser: open }).retrieve();
+    expect(aws.roleCalls.map((c) => c.token)).toEqual(["refreshed-1"]);
+    expect(aws.flows).toBe(0);
+    // The renewed token keeps the refresh token and the registration for the next renewal.
+    const stored = await tokens.getRenewable(START_URL);
+    expect(stored?.refreshToken?.reveal()).toBe("rt-1");
+    expect(stored?.registration?.clientId).toBe("pkce-client");
+    expect(rt.log.messages.some((m) => m.startsWith("profile dev: renewed the SSO access token with its refresh token"))).toBe(true);
+
+    // Expired again, and the service no longer accepts the refresh token: a sign-in (device flow here).
+    aws.refreshable.clear();
+    rt.advance(2 * 3600_000);
+    await ssoRoleProvider(deps, profile("readonly"), { cacheToken: true, openBrowser: open }).retrieve();
+    expect(aws.flows).toBe(1);
+    expect(aws.roleCalls.map((c) => c.token)).toEqual(["refreshed-1", "tok-1"]);
+    expect((await tokens.getRenewable(START_URL))?.refreshToken).toBeUndefined();
   });
 
   it("names the missing settings", () => {

@@ -146,7 +146,7 @@ function cleanValue(raw: string): string {
 }
 
 /** Splits `key = value` (or go-ini's `key: value`) at the first delimiter. */
-function splitKeyValue(line: string): { key: string; value: string } | undefined {
+export function splitKeyValue(line: string): { key: string; value: string } | undefined {
   const eq = line.indexOf("=");
   const colon = line.indexOf(":");
   const at = eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);

@@ -421,6 +421,7 @@ export class ConfigLoader {
     }
     if (!isUnset(base.getFederationTokenDuration)) config.getFederationTokenDuration = base.getFederationTokenDuration;
     if (base.ssoUseStdout !== undefined) config.ssoUseStdout = base.ssoUseStdout;
+    if (base.ssoUseDeviceCode !== undefined) config.ssoUseDeviceCode = base.ssoUseDeviceCode;
   }
 
   #envValue(name: string): string | undefined {

@@ -39,6 +39,8 @@ export interface ProfileConfig {
   ssoRoleName?: string;
   ssoRegistrationScopes?: string;
   ssoUseStdout?: boolean;
+  /** --use-device-code: the device authorization grant instead of the authorization code with PKCE. */
+  ssoUseDeviceCode?: boolean;
 
   webIdentityTokenFile?: string;
   webIdentityTokenProcess?: string;
@@ -65,6 +67,7 @@ export type BaseConfig = Partial<
     | "chainedGetSessionTokenDuration"
     | "getFederationTokenDuration"
     | "ssoUseStdout"
+    | "ssoUseDeviceCode"
   >
 >;
 

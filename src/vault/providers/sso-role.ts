@@ -1,24 +1,15 @@
 // IAM Identity Center role credentials (aws-vault SSORoleCredentialsProvider, §4.1, §4.6): an OIDC
-// access token for the start URL (from the keyring cache, else the device flow), then
-// sso:GetRoleCredentials. A cached token the portal rejects with 401 is removed and the device flow
-// runs once more. Token acquisition is serialised per start URL across processes, so profiles
-// sharing a start URL ask the user to approve once.
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+// access token for the start URL (sso-token.ts: the keyring cache, a refresh, else a sign-in in the
+// browser or with the device code), then sso:GetRoleCredentials. A cached token the portal rejects
+// with 401 is removed and the sign-in runs once more.
 import { awsCallError } from "../../aws/errors.ts";
 import type { OidcToken } from "../../aws/types.ts";
 import { CredentialsError } from "../../errors.ts";
-import { formatGoDuration } from "../../util/duration.ts";
-import { nodeCrypto } from "../../runtime/builtins.ts";
-import { withFileLock } from "../../runtime/lock.ts";
 import type { ProfileConfig } from "../config/profile.ts";
 import type { Credentials } from "../credentials.ts";
-import { OidcTokenStore } from "../oidc-store.ts";
-import { ssoDeviceFlow } from "../sso-device-flow.ts";
+import { parseRegistrationScopes } from "../sso-auth-code-flow.ts";
+import { SsoTokenSource } from "../sso-token.ts";
 import type { CredentialsProvider, VaultDeps } from "./provider.ts";
-
-/** The device flow includes the user logging in; give a waiting invocation that long. */
-const TOKEN_LOCK_TIMEOUT_MS = 15 * 60 * 1000;
 
 export interface SsoRoleOptions {
   /** Cache the OIDC token in the keyring (aws-vault does only when the session cache is on). */
@@ -69,50 +60,18 @@ export function ssoRoleProvider(deps: VaultDeps, config: ProfileConfig, opts: Ss
   const sso = ssoSettings(config);
   const profile = config.profileName;
   const log = (m: string) => deps.rt.log.debug(m);
-  const tokens = new OidcTokenStore(deps.keyring, () => deps.rt.now());
-
-  const deviceFlow = async (): Promise<OidcToken> => {
-    const oidc = await deps.aws.ssoOidc({ region: sso.region, endpoint: deps.oidcEndpoint?.(config) });
-    return ssoDeviceFlow(deps.rt, oidc, {
-      profileName: profile,
-      startUrl: sso.startUrl,
-      useStdout: Boolean(config.ssoUseStdout),
-      ...(opts.openBrowser ? { open: opts.openBrowser } : {}),
-    });
-  };
-
-  /** A token and whether it came from the cache (only a cached token is retried on 401). */
-  const acquireToken = async (): Promise<{ token: OidcToken; cached: boolean }> => {
-    if (!opts.cacheToken) return { token: await deviceFlow(), cached: false };
-    const lookup = async () => {
-      const hit = await tokens.get(sso.startUrl);
-      if (hit) {
-        const left = Math.trunc((hit.expiration.getTime() - deps.rt.now().getTime()) / 1000) * 1000;
-        log(`profile ${profile}: using the cached SSO OIDC token for ${sso.startUrl}, expires in ${formatGoDuration(left)}`);
-      }
-      return hit;
-    };
-    const hit = await lookup();
-    if (hit) return { token: hit, cached: true };
-    await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
-    const lockName = nodeCrypto()
-      .createHash("sha256")
-      .update(`oidc\0${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${sso.startUrl}`)
-      .digest("hex")
-      .slice(0, 32);
-    return withFileLock(
-      join(deps.lockDir, `${lockName}.lock`),
-      async () => {
-        // Another invocation may have finished the device flow while we waited.
-        const fresh = await lookup();
-        if (fresh) return { token: fresh, cached: true };
-        const token = await deviceFlow();
-        await tokens.set(sso.startUrl, token);
-        return { token, cached: false };
-      },
-      { timeoutMs: TOKEN_LOCK_TIMEOUT_MS, sleep: (ms) => deps.rt.sleep(ms) },
-    );
-  };
+  const oidcEndpoint = deps.oidcEndpoint?.(config);
+  const tokens = new SsoTokenSource(deps, {
+    profileName: profile,
+    startUrl: sso.startUrl,
+    region: sso.region,
+    scopes: parseRegistrationScopes(config.ssoRegistrationScopes),
+    ...(oidcEndpoint ? { oidcEndpoint } : {}),
+    useStdout: Boolean(config.ssoUseStdout),
+    useDeviceCode: Boolean(config.ssoUseDeviceCode),
+    cacheToken: opts.cacheToken,
+    ...(opts.openBrowser ? { openBrowser: opts.openBrowser } : {}),
+  });
 
   const getRoleCredentials = async (token: OidcToken): Promise<Credentials> => {
     const client = await deps.aws.sso({ region: sso.region, endpoint: deps.ssoEndpoint?.(config) });
@@ -122,15 +81,15 @@ export function ssoRoleProvider(deps: VaultDeps, config: ProfileConfig, opts: Ss
   return {
     kind: "sso",
     async retrieve() {
-      const { token, cached } = await acquireToken();
+      const { token, cached } = await tokens.acquire();
       try {
         return await getRoleCredentials(token);
       } catch (e) {
         if (!(cached && isSsoUnauthorized(e))) throw awsCallError(profile, "SSO GetRoleCredentials", e);
         log(`profile ${profile}: the SSO portal rejected the cached OIDC token for ${sso.startUrl}; authorizing again`);
-        await tokens.remove(sso.startUrl);
+        await tokens.invalidate();
       }
-      const again = await acquireToken();
+      const again = await tokens.acquire();
       try {
         return await getRoleCredentials(again.token);
       } catch (e) {
