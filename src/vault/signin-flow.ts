@@ -3,8 +3,8 @@
 // random port; the code is exchanged at CreateOAuth2Token with a DPoP proof from a P-256 key made
 // here, which the refresh token is then bound to. Cross device (--remote): the redirect is Sign-In's
 // own confirmation page, which shows base64("code=…&state=…") for the user to paste.
-// The flow is written against two small ports (a code receiver and a code prompt) so the loopback
-// server can be swapped for the shared OAuth loopback module once it lands (h14's oauth-loopback.ts).
+// The flow is written against two small ports (a code receiver and a code prompt); production wires
+// the receiver to the shared OAuth loopback callback (oauth-loopback.ts, in signin-interactive.ts).
 import { createHash, timingSafeEqual } from "node:crypto";
 import { generateDpopKey } from "../aws/dpop.ts";
 import type { SigninApi } from "../aws/types.ts";

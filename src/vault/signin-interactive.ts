@@ -8,7 +8,7 @@ import type { Runtime } from "../runtime/runtime.ts";
 import { signinDeniedError } from "./signin-errors.ts";
 import { openBrowser } from "./sso-browser.ts";
 import type { SigninFlowDeps } from "./signin-flow.ts";
-import { loopbackReceiver } from "./signin-loopback.ts";
+import { startLoopbackCallback } from "./oauth-loopback.ts";
 
 export function signinBaseUrl(endpoint: string | undefined, region: string): string {
   return endpoint ?? `https://${region}.signin.aws.amazon.com`;
@@ -33,7 +33,21 @@ export function interactiveSigninDeps(rt: Runtime, signin: SigninApi, baseUrl: s
         openBrowser(rt, url);
       }
     },
-    receiver: () => loopbackReceiver(rt),
+    // The shared loopback callback (it checks the state itself, and ends on Ctrl-C or after its timeout).
+    receiver: async (state) => {
+      const cb = await startLoopbackCallback({
+        path: "/oauth/callback",
+        state,
+        label: "the AWS sign-in",
+        onSignal: (signal, handler) => rt.onSignal(signal, handler),
+        log: (m) => rt.log.debug(m),
+      });
+      return {
+        redirectUri: cb.redirectUri,
+        wait: async () => ({ code: (await cb.result).code.reveal(), state }),
+        close: () => cb.close(),
+      };
+    },
     promptCode: () =>
       promptSecretLine(rt, "Enter the authorization code displayed in your browser: ", { withoutTerminal: "run `aws-vault signin --remote` in a terminal" }),
     profile,
