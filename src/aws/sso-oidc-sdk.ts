@@ -12,7 +12,7 @@ import { Secret } from "../util/secret.ts";
 import { addEndpointDiagnostics } from "./endpoint-diagnostics.ts";
 import { clientConfig } from "./client-config.ts";
 import type { ClientOptions, DeviceAuthorization, OidcClientRegistration, OidcToken, SsoOidcApi } from "./types.ts";
-import type { CreateTokenCommandOutput } from "@aws-sdk/client-sso-oidc";
+import type { CreateTokenCommandInput, CreateTokenCommandOutput } from "@aws-sdk/client-sso-oidc";
 
 export const DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code";
 export const AUTHORIZATION_CODE_GRANT_TYPE = "authorization_code";
@@ -35,6 +35,9 @@ function incomplete(call: string, field: string): Error {
 
 export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidcApi {
   const client = new SSOOIDCClient(clientConfig(opts));
+  /** CreateToken for one grant: the registered client's id and secret plus the grant's own fields. */
+  const createTokenWith = async (reg: OidcClientRegistration, grant: Omit<CreateTokenCommandInput, "clientId" | "clientSecret">): Promise<OidcToken> =>
+    toToken(await client.send(new CreateTokenCommand({ clientId: reg.clientId, clientSecret: reg.clientSecret.reveal(), ...grant })));
   addEndpointDiagnostics(client.middlewareStack);
   return {
     async registerClient({ clientName, clientType, scopes, grantTypes, redirectUris, issuerUrl }): Promise<OidcClientRegistration> {
@@ -74,15 +77,7 @@ export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidc
     },
 
     async createToken({ client: reg, deviceCode }): Promise<OidcToken> {
-      const out = await client.send(
-        new CreateTokenCommand({
-          clientId: reg.clientId,
-          clientSecret: reg.clientSecret.reveal(),
-          grantType: DEVICE_CODE_GRANT_TYPE,
-          deviceCode: deviceCode.reveal(),
-        }),
-      );
-      return toToken(out);
+      return createTokenWith(reg, { grantType: DEVICE_CODE_GRANT_TYPE, deviceCode: deviceCode.reveal() });
     },
 
     async authorizeUrl({ client: reg, redirectUri, state, codeChallenge, scopes }): Promise<string> {
@@ -102,29 +97,16 @@ export function createSsoOidc(opts: Omit<ClientOptions, "credentials">): SsoOidc
     },
 
     async createTokenWithCode({ client: reg, code, codeVerifier, redirectUri }): Promise<OidcToken> {
-      const out = await client.send(
-        new CreateTokenCommand({
-          clientId: reg.clientId,
-          clientSecret: reg.clientSecret.reveal(),
-          grantType: AUTHORIZATION_CODE_GRANT_TYPE,
-          code: code.reveal(),
-          codeVerifier: codeVerifier.reveal(),
-          redirectUri,
-        }),
-      );
-      return toToken(out);
+      return createTokenWith(reg, {
+        grantType: AUTHORIZATION_CODE_GRANT_TYPE,
+        code: code.reveal(),
+        codeVerifier: codeVerifier.reveal(),
+        redirectUri,
+      });
     },
 
     async refreshToken({ client: reg, refreshToken }): Promise<OidcToken> {
-      const out = await client.send(
-        new CreateTokenCommand({
-          clientId: reg.clientId,
-          clientSecret: reg.clientSecret.reveal(),
-          grantType: REFRESH_TOKEN_GRANT_TYPE,
-          refreshToken: refreshToken.reveal(),
-        }),
-      );
-      return toToken(out);
+      return createTokenWith(reg, { grantType: REFRESH_TOKEN_GRANT_TYPE, refreshToken: refreshToken.reveal() });
     },
   };
 }
