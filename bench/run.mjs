@@ -40,6 +40,9 @@ const SERVER_SECONDS = Math.max(1, flag("--server-seconds", 5));
 const SERVER_ROUNDS = Math.max(1, flag("--server-rounds", 3));
 const WARMUP = flag("--warmup", 3);
 const HUGE_RUNS = Math.max(1, flag("--huge-runs", 5)); // the 100,000-profile row runs this many times at most
+// --fixtures-only: build the fixtures, write their environments to <home>/env.json, print the folder and stop
+// (moto and the agent stopped, the folder kept), for profiling one case by hand.
+const FIXTURES_ONLY = args.includes("--fixtures-only");
 
 // The build under test: dist/, or AWS_VAULT_DIST (a `scripts/build.mjs --outdir` output), as the tests.
 const DIST = resolve(process.env.AWS_VAULT_DIST ?? join(root, "dist"));
@@ -325,7 +328,7 @@ const ctx = {};
 function cleanup() {
   if (ctx.agentStarted) spawnSync(process.execPath, [join(root, "dist/aws-vault.mjs"), "agent", "stop"], { env: ctx.agentEnv, stdio: "ignore" });
   ctx.moto?.stop();
-  if (ctx.home) rmSync(ctx.home, { recursive: true, force: true });
+  if (ctx.home && !ctx.keepHome) rmSync(ctx.home, { recursive: true, force: true });
 }
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => (cleanup(), process.exit(130)));
 try {
@@ -334,6 +337,21 @@ try {
   }
   await setupFixture(ctx);
   buildFloorBun(ctx);
+  if (FIXTURES_ONLY) {
+    const envs = { env: ctx.env, agentEnv: ctx.agentEnv, bigEnv: ctx.bigEnv, hugeEnv: ctx.hugeEnv, floorBun: BASELINES[1].argv[0] };
+    writeFileSync(join(ctx.home, "env.json"), `${JSON.stringify(envs, null, 2)}\n`, { mode: 0o600 });
+    console.log(ctx.home);
+    ctx.keepHome = true;
+  }
+  if (!FIXTURES_ONLY) await measure();
+} catch (err) {
+  console.error(`\nbench FAILED: ${err?.message ?? err}`);
+  process.exitCode = 1;
+} finally {
+  cleanup();
+}
+
+async function measure() {
   const rows = [];
   for (const [kind, runner] of Object.entries(RUNNERS)) {
     const cases = CASES.filter((c) => c.kind === kind);
@@ -356,9 +374,4 @@ try {
   const cases = Object.fromEntries(CASES.map((c) => [c.id, c.what]));
   writeFileSync(out, `${JSON.stringify({ meta, cases, results: rows }, null, 2)}\n`);
   console.log(`\nwrote ${out}`);
-} catch (err) {
-  console.error(`\nbench FAILED: ${err?.message ?? err}`);
-  process.exitCode = 1;
-} finally {
-  cleanup();
 }
