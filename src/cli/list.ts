@@ -2,11 +2,11 @@ import type { Command } from "commander";
 import { formatGoDuration } from "../util/duration.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
 import type { ConfigFile } from "../vault/config/loader.ts";
-import { LoginTokenStore } from "../vault/login-store.ts";
-import { OidcTokenStore, profileSsoStartUrl } from "../vault/oidc-store.ts";
-import type { SessionKey } from "../vault/session-key.ts";
+import { loginSessionsIn } from "../vault/login-store.ts";
+import { oidcStartUrlsIn, profileSsoStartUrl } from "../vault/oidc-store.ts";
+import { isCredentialKey, type SessionKey } from "../vault/session-key.ts";
 import { storedKeyAges } from "../vault/key-age.ts";
-import { SessionStore } from "../vault/session-store.ts";
+import { sessionsIn } from "../vault/session-store.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
 
@@ -88,7 +88,9 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
   const { rt } = s;
   const keyring = await s.keyring();
   const now = rt.now();
-  const credentialNames = await new CredentialStore(keyring).names();
+  // One listing serves the whole table; --credentials and --profiles need the stored names only.
+  const keys = o.credentials || o.profiles ? await new CredentialStore(keyring).names() : await keyring.keys();
+  const credentialNames = o.credentials || o.profiles ? keys : keys.filter(isCredentialKey);
   if (o.credentials) {
     for (const name of credentialNames) rt.stdout.write(`${name}\n`);
     return 0;
@@ -99,12 +101,12 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
     for (const name of profileNames) rt.stdout.write(`${name}\n`);
     return 0;
   }
-  const sessions = await new SessionStore(keyring, () => now).list();
+  const sessions = sessionsIn(keys);
   // Token labels come from key names only: listing never reads or decrypts a token.
-  const tokenUrls = await new OidcTokenStore(keyring, () => now).startUrls();
+  const tokenUrls = oidcStartUrlsIn(keys);
   const tokenLabels = new Map(tokenUrls.map((url) => [url, oidcLabel(config, url)]));
   // Console sign-in sessions, also from key names only: `login:<account id>`.
-  const loginSessions = new Set(await new LoginTokenStore(keyring).sessions());
+  const loginSessions = new Set(loginSessionsIn(keys));
   const loginLabel = (arn: string) => `login:${arn.split(":")[4] || arn}`;
   if (o.sessions) {
     for (const label of tokenLabels.values()) rt.stdout.write(`${label}\n`);

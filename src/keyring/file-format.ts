@@ -159,15 +159,19 @@ function unb64u(s: string): Uint8Array | undefined {
  * dot. A damaged item (cut short, altered) still does; a stray file (`.DS_Store`, notes) does not.
  */
 export function looksLikeItem(token: string): boolean {
-  const [head, ...rest] = token.trimStart().split(".");
-  return rest.length > 0 && parseHeader(head as string) !== undefined;
+  const text = token.trimStart();
+  const dot = text.indexOf(".");
+  return dot !== -1 && parseHeader(text.slice(0, dot)) !== undefined;
 }
+
+/** One strict decoder for every header (a listing classifies each file with it). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A JWE protected header: base64url of strict UTF-8 JSON with a string `alg`; else undefined. */
 function parseHeader(part: string): Record<string, unknown> | undefined {
   try {
     // unb64u's undefined decodes to "", which JSON.parse refuses.
-    const header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unb64u(part))) as Record<string, unknown> | null;
+    const header = JSON.parse(strictUtf8.decode(unb64u(part))) as Record<string, unknown> | null;
     return typeof header?.alg === "string" ? header : undefined;
   } catch {
     return undefined;

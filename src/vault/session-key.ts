@@ -81,6 +81,9 @@ export function parseSessionKey(key: string): SessionKey | undefined {
   return { type: m[1] ?? "", profileName, mfaSerial, expiration };
 }
 
+/** The expiry field of a current-format key. */
+const TRAILING_DIGITS = /,([0-9]+)$/;
+
 /**
  * What removeOldSessions deletes: a legacy-format key, or a current-format session that expired at
  * or before `nowMs`: `isLegacySessionKey(key) || parseSessionKey(key)?.expiration <= now`, with the
@@ -89,7 +92,11 @@ export function parseSessionKey(key: string): SessionKey | undefined {
  */
 export function isOldSessionKey(key: string, nowMs: number): boolean {
   if (!key.includes(",") && !key.includes(":") && !key.includes(" session (")) return false;
-  if (isLegacySessionKey(key)) return true;
+  // Every legacy format starts with "session" or has " session (" (no regular expression for the rest).
+  if ((key.startsWith("session") || key.includes(" session (")) && isLegacySessionKey(key)) return true;
+  // An expiry still ahead is not old, whether or not the rest parses: no need to decode the names.
+  const expiry = TRAILING_DIGITS.exec(key);
+  if (expiry && Number(expiry[1]) * 1000 > nowMs) return false;
   const s = parseSessionKey(key);
   return s !== undefined && s.expiration.getTime() <= nowMs;
 }
