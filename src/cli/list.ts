@@ -77,11 +77,22 @@ export function oidcLabel(config: ConfigFile, startUrl: string): string {
 export function renderTable(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 25, [...cell].length + 2);
-    });
+    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 25, cellWidth(row[i] as string) + 2);
   }
-  return rows.map((row) => `${row.map((c, i) => c + " ".repeat((widths[i] ?? 25) - [...c].length)).join("")}\n`).join("");
+  let out = "";
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) {
+      const cell = row[i] as string;
+      out += cell + " ".repeat((widths[i] ?? 25) - cellWidth(cell));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+/** A cell's width in code points (a surrogate pair is one character). */
+function cellWidth(cell: string): number {
+  return /[\uD800-\uDFFF]/.test(cell) ? [...cell].length : cell.length;
 }
 
 export async function runList(o: ListOptions, s: Session): Promise<number> {

@@ -55,6 +55,9 @@ const SECTION_PREFIXES: ReadonlyArray<[string, IniSectionKind]> = [
   ["services", "services"],
 ];
 
+/** `profile NAME` (or sso-session/services) where shell-splitting can only give the two words as written. */
+const PLAIN_HEADER = /^(profile|sso-session|services) [A-Za-z0-9_.@+=,:/%-]+$/;
+
 const SHELL_SPACE = new Set([" ", "\t", "\r", "\n"]);
 
 /**
@@ -115,6 +118,9 @@ function snippet(text: string): string {
 /** botocore's build_profile_map/_parse_section: the header text between the brackets, untrimmed. */
 export function classifyHeader(header: string): { kind: IniSectionKind; name: string } | undefined {
   if (header === "default") return { kind: "default", name: "default" };
+  // The common header, whose two shell words are exactly as written (no quote, escape or space).
+  const plain = PLAIN_HEADER.exec(header);
+  if (plain) return { kind: plain[1] as IniSectionKind, name: header.slice((plain[1] as string).length + 1) };
   for (const [prefix, kind] of SECTION_PREFIXES) {
     if (header.startsWith(prefix)) {
       const words = shellSplit(header);
@@ -134,12 +140,9 @@ function isCommentStart(c: string | undefined): boolean {
  */
 function cleanValue(raw: string): string {
   let v = raw.trim();
-  for (let i = 1; i < v.length; i++) {
-    if (isCommentStart(v[i]) && /\s/.test(v[i - 1] ?? "")) {
-      v = v.slice(0, i).trimEnd();
-      break;
-    }
-  }
+  // The first `#` or `;` after whitespace starts a comment.
+  const comment = v.includes("#") || v.includes(";") ? v.search(/\s[#;]/) : -1;
+  if (comment !== -1) v = v.slice(0, comment + 1).trimEnd();
   const q = v[0];
   if (v.length >= 2 && (q === '"' || q === "'") && v.indexOf(q, 1) === v.length - 1) v = v.slice(1, -1);
   return v;

@@ -36,12 +36,8 @@ const SUSPICIOUS_LINE =
 /** An indented `[`: a header, or nested text under an empty value, depending on the line before. */
 const INDENTED_BRACKET = /^[ \t]+\[/m;
 const HEADER_START = /^\[/gm;
-/** `profile NAME` (or sso-session/services) where shell-splitting can only give the two words as written. */
-const PLAIN_HEADER = /^(?:profile|sso-session|services) [A-Za-z0-9_.@+=,:/%-]+$/;
-
-/** The section name parseIni gives this header (classifyHeader), the common case without shell-splitting. */
+/** The section name parseIni gives this header. */
 function headerName(header: string): string | undefined {
-  if (PLAIN_HEADER.test(header)) return header.slice(header.indexOf(" ") + 1);
   return classifyHeader(header)?.name;
 }
 
