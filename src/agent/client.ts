@@ -15,6 +15,13 @@ import {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const START_TIMEOUT_MS = 10_000;
 
+let requests = 0;
+
+/** How many requests this process has sent to an agent. */
+export function agentRequestCount(): number {
+  return requests;
+}
+
 /** No agent listens on the socket (absent, or a stale socket left by a killed agent). */
 export class NoAgentError extends Error {}
 
@@ -50,6 +57,7 @@ interface Exchange {
  * milliseconds of a process that only asks the agent for one item); under Node, node:net.
  */
 export function agentRequest(socketPath: string, req: AgentRequest, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<AgentResponse> {
+  requests++;
   return new Promise((resolve, reject) => {
     let buf = "";
     let done = false;

@@ -25,6 +25,13 @@ export const STALE_TEMP_MS = 5 * 60 * 1000;
 /** NAME_MAX of the common Linux and macOS file systems. */
 const MAX_FILE_NAME_BYTES = 255;
 
+let fileReads = 0;
+
+/** How many files the file keyrings of this process have read (listing checks and item reads). */
+export function fileKeyringReads(): number {
+  return fileReads;
+}
+
 /** The keyring's own files: its lock, the lock's break guard, and temp files. */
 export function isOwnFileName(name: string): boolean {
   return name.startsWith(".aws-vault-") && (name === LOCK_NAME || name.startsWith(LOCK_BREAK_PREFIX) || name.startsWith(TMP_PREFIX));
@@ -142,6 +149,7 @@ export class FileKeyring implements Keyring {
       return false; // vanished meanwhile, or a dangling link
     }
     try {
+      fileReads++;
       return looksLikeItem(readFileSync(path, "utf8"));
     } catch (e) {
       return errnoCode(e) !== "ENOENT";
@@ -175,6 +183,7 @@ export class FileKeyring implements Keyring {
     const where = this.#itemPath(key);
     if (where === undefined) throw new KeyNotFoundError(key);
     try {
+      fileReads++;
       return { where, token: await readFile(where, "utf8") };
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw new KeyNotFoundError(key);
