@@ -35,7 +35,6 @@ const SUSPICIOUS_LINE =
   /^(?![ \t]*(?:$|[#;]|[\x21\x22\x24-\x39\x3c\x3e-\x5a\x5c-\x7e][\t\x20-\x39\x3b\x3c\x3e-\x7e]*[=:])|\[)/m;
 /** An indented `[`: a header, or nested text under an empty value, depending on the line before. */
 const INDENTED_BRACKET = /^[ \t]+\[/m;
-const HEADER_START = /^\[/gm;
 /** The section name parseIni gives this header. */
 function headerName(header: string): string | undefined {
   return classifyHeader(header)?.name;
@@ -52,18 +51,17 @@ function scan(text: string): Scan | undefined {
   const ranges = new Map<string, Array<[number, number]>>();
   const ignored: string[] = [];
   let open: [number, number] | undefined; // the current section's range; its end is set at the next header
-  const headers = new RegExp(HEADER_START); // own lastIndex
-  for (let m = headers.exec(text); m !== null; m = headers.exec(text)) {
-    let end = text.indexOf("\n", m.index);
+  // Lines starting with `[` (\n is the only line break left).
+  let end = 0; // the end of the current header's line
+  for (let at = text.startsWith("[") ? 0 : nextHeader(text, 0); at !== -1; at = nextHeader(text, end)) {
+    end = text.indexOf("\n", at);
     if (end === -1) end = text.length;
-    headers.lastIndex = end;
     // As parseIni: the trimmed line, the text between `[` and the last `]`, untrimmed.
-    const trimmed = text.slice(m.index, end).trim();
+    const trimmed = text.slice(at, end).trim();
     const close = trimmed.lastIndexOf("]");
     if (close < 0) return undefined;
     const header = trimmed.slice(1, close);
     if (header === "") return undefined;
-    const at = m.index;
     if (open) open[1] = at;
     open = undefined;
     const name = headerName(header);
@@ -77,6 +75,12 @@ function scan(text: string): Scan | undefined {
     else ranges.set(name, [open]);
   }
   return { ranges, ignored };
+}
+
+/** Where the next line starting with `[` starts, searching from `from`; -1 when none. */
+function nextHeader(text: string, from: number): number {
+  const i = text.indexOf("\n[", from);
+  return i === -1 ? -1 : i + 1;
 }
 
 /** The sections reachable from `profile`, as text cut from the file in file order. */
