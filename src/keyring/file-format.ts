@@ -167,11 +167,17 @@ export function looksLikeItem(token: string): boolean {
 /** One strict decoder for every header (a listing classifies each file with it). */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** A JWE protected header: base64url of strict UTF-8 JSON with a string `alg`; else undefined. */
 function parseHeader(part: string): Record<string, unknown> | undefined {
+  if (!B64U.test(part) || part.length % 4 === 1) return undefined;
   try {
-    // unb64u's undefined decodes to "", which JSON.parse refuses.
-    const header = JSON.parse(strictUtf8.decode(unb64u(part))) as Record<string, unknown> | null;
+    // atob (native, and a listing parses every item's header) gives one character per byte: the
+    // UTF-8 text itself when every byte is ASCII; anything else goes through the strict decoder.
+    const bytes = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+    const text = NON_ASCII.test(bytes) ? strictUtf8.decode(Buffer.from(part, "base64url")) : bytes;
+    const header = JSON.parse(text) as Record<string, unknown> | null;
     return typeof header?.alg === "string" ? header : undefined;
   } catch {
     return undefined;
