@@ -79,15 +79,16 @@ export function renderTable(rows: string[][]): string {
   for (const row of rows) {
     for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 25, cellWidth(row[i] as string) + 2);
   }
-  let out = "";
+  const lines: string[] = [];
   for (const row of rows) {
+    let line = "";
     for (let i = 0; i < row.length; i++) {
       const cell = row[i] as string;
-      out += cell + " ".repeat((widths[i] ?? 25) - cellWidth(cell));
+      line += cell + " ".repeat((widths[i] ?? 25) - cellWidth(cell));
     }
-    out += "\n";
+    lines.push(`${line}\n`);
   }
-  return out;
+  return lines.join("");
 }
 
 /** A cell's width in code points (a surrogate pair is one character). */
