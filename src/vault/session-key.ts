@@ -37,7 +37,11 @@ function b64(s: string): string {
  */
 function unb64(s: string): string | undefined {
   if (!isB64(s)) return undefined;
-  return Buffer.from(s.replace(/[\r\n]/g, ""), "base64url").toString("utf8");
+  const t = s.replace(/[\r\n]/g, "");
+  // atob (native; list decodes every session's name) gives one character per byte: the text
+  // itself when every byte is ASCII.
+  const bytes = atob(t.replace(/-/g, "+").replace(/_/g, "/"));
+  return /[^\x00-\x7f]/.test(bytes) ? Buffer.from(t, "base64url").toString("utf8") : bytes;
 }
 
 /** Whether unb64 decodes `s`. */
