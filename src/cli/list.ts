@@ -76,18 +76,16 @@ export function oidcLabel(config: ConfigFile, startUrl: string): string {
 /** Go text/tabwriter with minwidth 25, padding 2, every cell tab-terminated (so lines keep trailing spaces). */
 export function renderTable(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) {
-    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 25, cellWidth(row[i] as string) + 2);
+  const cells = rows.map((row) => row.map(cellWidth));
+  for (const row of cells) {
+    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 25, (row[i] as number) + 2);
   }
   const lines: string[] = [];
-  for (const row of rows) {
+  rows.forEach((row, r) => {
     let line = "";
-    for (let i = 0; i < row.length; i++) {
-      const cell = row[i] as string;
-      line += cell + " ".repeat((widths[i] ?? 25) - cellWidth(cell));
-    }
+    for (let i = 0; i < row.length; i++) line += (row[i] as string) + " ".repeat((widths[i] ?? 25) - (cells[r]?.[i] ?? 0));
     lines.push(`${line}\n`);
-  }
+  });
   return lines.join("");
 }
 
@@ -101,8 +99,12 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
   const keyring = await s.keyring();
   const now = rt.now();
   // One listing serves the whole table; --credentials and --profiles need the stored names only.
-  const keys = o.credentials || o.profiles ? await new CredentialStore(keyring).names() : await keyring.keys();
-  const credentialNames = o.credentials || o.profiles ? keys : keys.filter(isCredentialKey);
+  const namesOnly = o.credentials || o.profiles;
+  const keys = namesOnly ? await new CredentialStore(keyring).names() : await keyring.keys();
+  const sessions = namesOnly ? [] : sessionsIn(keys);
+  // A key that parsed as a session is no credential; the others take the full check.
+  const sessionKeys = new Set(sessions.map((x) => x.key));
+  const credentialNames = namesOnly ? keys : keys.filter((k) => !sessionKeys.has(k) && isCredentialKey(k));
   if (o.credentials) {
     for (const name of credentialNames) rt.stdout.write(`${name}\n`);
     return 0;
@@ -113,7 +115,6 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
     for (const name of profileNames) rt.stdout.write(`${name}\n`);
     return 0;
   }
-  const sessions = sessionsIn(keys);
   // Token labels come from key names only: listing never reads or decrypts a token.
   const tokenUrls = oidcStartUrlsIn(keys);
   const tokenLabels = new Map(tokenUrls.map((url) => [url, oidcLabel(config, url)]));
