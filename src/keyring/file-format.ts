@@ -161,8 +161,12 @@ function unb64u(s: string): Uint8Array | undefined {
 export function looksLikeItem(token: string): boolean {
   const text = token.trimStart();
   const dot = text.indexOf(".");
-  if (dot === -1) return false;
-  const json = headerJson(text.slice(0, dot));
+  return dot !== -1 && isItemHeader(text.slice(0, dot));
+}
+
+/** The part of a file before its first dot is an item's header (see looksLikeItem). */
+export function isItemHeader(part: string): boolean {
+  const json = headerJson(part);
   // The header aws-vault and we write is JSON with a string `alg` when it has this exact shape.
   return json !== undefined && (WRITTEN_HEADER.test(json) || parseHeaderJson(json) !== undefined);
 }
