@@ -109,14 +109,15 @@ export async function runList(o: ListOptions, s: Session): Promise<number> {
     for (const name of credentialNames) rt.stdout.write(`${name}\n`);
     return 0;
   }
-  const config = await s.configFile();
+  // Token labels come from key names only: listing never reads or decrypts a token.
+  const tokenUrls = namesOnly ? [] : oidcStartUrlsIn(keys);
+  // SSO tokens are matched to profiles through their settings; without any, headers suffice.
+  const config = tokenUrls.length ? await s.configFile() : await s.configFileForList();
   const profileNames = config.profileNames();
   if (o.profiles) {
     for (const name of profileNames) rt.stdout.write(`${name}\n`);
     return 0;
   }
-  // Token labels come from key names only: listing never reads or decrypts a token.
-  const tokenUrls = oidcStartUrlsIn(keys);
   const tokenLabels = new Map(tokenUrls.map((url) => [url, oidcLabel(config, url)]));
   // Console sign-in sessions, also from key names only: `login:<account id>`.
   const loginSessions = new Set(loginSessionsIn(keys));

@@ -172,7 +172,7 @@ export function parseIni(text: string, fileName: string): IniDocument {
   let nestedKey: string | undefined;
 
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  const lines = body.split(/\r\n|\n|\r/);
+  const lines = body.includes("\r") ? body.split(/\r\n|\n|\r/) : body.split("\n");
 
   for (let index = 0; index < lines.length; index++) {
     const lineNo = index + 1;
@@ -229,7 +229,7 @@ export function parseIni(text: string, fileName: string): IniDocument {
     if (kv.key === "") throw fail(lineNo, 'missing key name before "="');
     if (current !== undefined) {
       current.values[kv.key] = kv.value;
-      delete current.nested[kv.key];
+      if (kv.key in current.nested) delete current.nested[kv.key];
     }
     if (kv.value === "") nestedKey = kv.key;
   }

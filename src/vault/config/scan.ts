@@ -12,7 +12,7 @@
 // breaks), an indented `[` (a header or nested text, depending on the line before), or any character
 // outside printable ASCII in a key.
 import { readFileSync } from "node:fs";
-import { classifyHeader, parseIni } from "./ini.ts";
+import { classifyHeader, type IniSectionKind, parseIni } from "./ini.ts";
 import { ConfigFile, configReadError } from "./loader.ts";
 
 /** Keys whose value names another section. */
@@ -21,6 +21,8 @@ const REFERENCE_KEYS = ["include_profile", "source_profile", "sso_session", "ser
 interface Scan {
   /** Section name (without kind prefix; "default" for [default]) → [start, end) ranges in file order. */
   ranges: Map<string, Array<[number, number]>>;
+  /** Every recognised header in file order: its kind, where its line ends, and its range. */
+  headers: Array<{ kind: IniSectionKind; lineEnd: number; range: [number, number] }>;
   ignored: string[];
 }
 
@@ -35,10 +37,6 @@ const SUSPICIOUS_LINE =
   /^(?![ \t]*(?:$|[#;]|[\x21\x22\x24-\x39\x3c\x3e-\x5a\x5c-\x7e][\t\x20-\x39\x3b\x3c\x3e-\x7e]*[=:])|\[)/m;
 /** An indented `[`: a header, or nested text under an empty value, depending on the line before. */
 const INDENTED_BRACKET = /^[ \t]+\[/m;
-/** The section name parseIni gives this header. */
-function headerName(header: string): string | undefined {
-  return classifyHeader(header)?.name;
-}
 
 /**
  * One pass over the text. Undefined means "parse the whole file": a line parseIni would reject,
@@ -49,6 +47,7 @@ function scan(text: string): Scan | undefined {
   if (text.includes("\r") || text.includes("\u2028") || text.includes("\u2029")) return undefined;
   if (SUSPICIOUS_LINE.test(text) || INDENTED_BRACKET.test(text)) return undefined;
   const ranges = new Map<string, Array<[number, number]>>();
+  const headers: Scan["headers"] = [];
   const ignored: string[] = [];
   let open: [number, number] | undefined; // the current section's range; its end is set at the next header
   // Lines starting with `[` (\n is the only line break left).
@@ -64,17 +63,18 @@ function scan(text: string): Scan | undefined {
     if (header === "") return undefined;
     if (open) open[1] = at;
     open = undefined;
-    const name = headerName(header);
-    if (name === undefined) {
+    const section = classifyHeader(header);
+    if (section === undefined) {
       ignored.push(header);
       continue;
     }
     open = [at, text.length];
-    const list = ranges.get(name);
+    headers.push({ kind: section.kind, lineEnd: end, range: open });
+    const list = ranges.get(section.name);
     if (list) list.push(open);
-    else ranges.set(name, [open]);
+    else ranges.set(section.name, [open]);
   }
-  return { ranges, ignored };
+  return { ranges, headers, ignored };
 }
 
 /** Where the next line starting with `[` starts, searching from `from`; -1 when none. */
@@ -113,14 +113,18 @@ function closureText(text: string, s: Scan, profile: string): string {
  * by ConfigLoader). A missing file is an empty config, as ConfigFile.load.
  */
 export async function loadConfigFor(path: string, profile: string): Promise<ConfigFile> {
-  let text: string;
+  const text = readConfigText(path);
+  return text === undefined ? ConfigFile.empty(path) : configForProfile(text, path, profile);
+}
+
+/** The file's text; undefined when it does not exist. */
+function readConfigText(path: string): string | undefined {
   try {
-    text = readFileSync(path, "utf8"); // synchronous: one read, no thread-pool round trip
+    return readFileSync(path, "utf8"); // synchronous: one read, no thread-pool round trip
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return ConfigFile.empty(path);
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw configReadError(path, e);
   }
-  return configForProfile(text, path, profile);
 }
 
 /** loadConfigFor on text already read (tests compare it with ConfigFile.fromText). */
@@ -129,5 +133,26 @@ export function configForProfile(text: string, path: string, profile: string): C
   const s = scan(body);
   if (!s) return ConfigFile.fromText(text, path);
   const doc = parseIni(closureText(body, s, profile), path);
+  return new ConfigFile({ fileName: path, sections: doc.sections, ignoredSections: s.ignored });
+}
+
+/**
+ * The config as `list` reads it when no SSO token is stored: every section's header in file order,
+ * and [default] whole (its profile is listed only when it sets something), but no other section's
+ * values. A file that mentions `login_session` (shown per profile), or that the scan is not sure
+ * of, is parsed whole.
+ */
+export async function loadConfigForList(path: string): Promise<ConfigFile> {
+  const text = readConfigText(path);
+  return text === undefined ? ConfigFile.empty(path) : configForList(text, path);
+}
+
+/** loadConfigForList on text already read (tests compare it with ConfigFile.fromText). */
+export function configForList(text: string, path: string): ConfigFile {
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const s = body.includes("login_session") ? undefined : scan(body);
+  if (!s) return ConfigFile.fromText(text, path);
+  const parts = s.headers.map((h) => body.slice(h.range[0], h.kind === "default" ? h.range[1] : h.lineEnd));
+  const doc = parseIni(parts.join("\n"), path);
   return new ConfigFile({ fileName: path, sections: doc.sections, ignoredSections: s.ignored });
 }
