@@ -7,14 +7,14 @@
 // (`.aws-vault-tmp-*`). Those names are reserved: no item may take them, they are never listed,
 // and temp files orphaned by a killed writer are removed by the next write. Any other file that
 // does not have the shape of an item (`.DS_Store`, notes) is left alone and not listed.
-import { closeSync, type Dirent, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import { goQuote } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
-import { DamagedItemError, decodeFileName, decryptItem, encodeFileName, encryptItem, isItemHeader, looksLikeItem } from "./file-format.ts";
+import { DamagedItemError, decodeFileName, decryptItem, encodeFileName, encryptItem, looksLikeItem } from "./file-format.ts";
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 
 const LOCK_NAME = ".aws-vault-lock";
@@ -150,7 +150,7 @@ export class FileKeyring implements Keyring {
     }
     try {
       fileReads++;
-      return looksLikeItemFile(path);
+      return looksLikeItem(readFileSync(path, "utf8"));
     } catch (e) {
       return errnoCode(e) !== "ENOENT";
     }
@@ -350,35 +350,6 @@ export class FileKeyring implements Keyring {
   async keysMatching(match: (key: string) => boolean): Promise<string[]> {
     return this.#itemFiles(match).map(decodeFileName);
   }
-}
-
-/** Enough for any header aws-vault writes (about 200 bytes). */
-const HEAD_BYTES = 4096;
-const head = Buffer.alloc(HEAD_BYTES);
-/** The first byte of a header: a base64url character (no leading whitespace to trim). */
-const B64U_BYTE = /^[A-Za-z0-9_-]$/;
-
-/**
- * looksLikeItem of the file's text, from one read of its first bytes when the header is there
- * (a listing checks every file); the whole file is read when it starts otherwise or is longer.
- */
-function looksLikeItemFile(path: string): boolean {
-  const fd = openSync(path, "r");
-  let n: number;
-  try {
-    n = readSync(fd, head, 0, HEAD_BYTES, 0);
-  } finally {
-    closeSync(fd);
-  }
-  const dot = head.subarray(0, n).indexOf(0x2e);
-  if (n > 0 && B64U_BYTE.test(String.fromCharCode(head[0] as number))) {
-    // Bytes before the first dot: a non-ASCII byte is no base64url character in either decoding.
-    if (dot !== -1) return isItemHeader(head.toString("latin1", 0, dot));
-    if (n < HEAD_BYTES) return false;
-  } else if (n < HEAD_BYTES) {
-    return looksLikeItem(head.toString("utf8", 0, n));
-  }
-  return looksLikeItem(readFileSync(path, "utf8"));
 }
 
 /** Writes a 0600 file atomically: a temp file in the same folder, fsync, then rename over the target. */
