@@ -165,7 +165,7 @@ export function looksLikeItem(token: string): boolean {
 }
 
 /** The part of a file before its first dot is an item's header (see looksLikeItem). */
-export function isItemHeader(part: string): boolean {
+function isItemHeader(part: string): boolean {
   const json = headerJson(part);
   // The header aws-vault and we write is JSON with a string `alg` when it has this exact shape.
   return json !== undefined && (WRITTEN_HEADER.test(json) || parseHeaderJson(json) !== undefined);
