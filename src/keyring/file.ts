@@ -163,6 +163,19 @@ export class FileKeyring implements Keyring {
    * call made thousands of thread-pool round trips per listing.
    */
   #itemFiles(match?: (key: string) => boolean): string[] {
+    const files: string[] = [];
+    for (const entry of this.#candidates(match)) if (this.#isItemFile(entry)) files.push(entry.name);
+    return files.sort();
+  }
+
+  /** #itemFiles in order, each file checked only when the caller asks for the next one. */
+  *#itemFilesInOrder(): Generator<string> {
+    const entries = this.#candidates().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) if (this.#isItemFile(entry)) yield entry.name;
+  }
+
+  /** The folder's entries but the keyring's own files, whose keys `match` accepts (all when undefined). */
+  #candidates(match?: (key: string) => boolean): Dirent[] {
     let entries: Dirent[];
     try {
       entries = readdirSync(this.#opts.dir, { withFileTypes: true });
@@ -170,13 +183,13 @@ export class FileKeyring implements Keyring {
       if (errnoCode(e) === "ENOENT") return [];
       throw new KeyringError(`cannot list ${this.#opts.dir}: ${(e as Error).message}`, { cause: e });
     }
-    const files: string[] = [];
-    for (const entry of entries) {
-      const name = entry.name;
-      if (isOwnFileName(name) || (match !== undefined && !match(decodeFileName(name)))) continue;
-      if (this.#isItemFile(entry)) files.push(name);
-    }
-    return files.sort();
+    return entries.filter((entry) => !isOwnFileName(entry.name) && (match === undefined || match(decodeFileName(entry.name))));
+  }
+
+  /** An item file's text, for a passphrase check. */
+  #readItemFile(where: string): Promise<string> {
+    fileReads++;
+    return readFile(where, "utf8");
   }
 
   async #readToken(key: string): Promise<{ where: string; token: string }> {
@@ -198,11 +211,11 @@ export class FileKeyring implements Keyring {
    */
   async #passphraseVerdict(passphrase: Secret, except: string): Promise<"opens" | "refused" | "unknown"> {
     if (this.#verified) return "opens";
-    for (const name of this.#itemFiles()) {
+    for (const name of this.#itemFilesInOrder()) {
       if (name === except) continue;
       const where = join(this.#opts.dir, name);
       try {
-        await decryptItem(await readFile(where, "utf8"), passphrase, where);
+        await decryptItem(await this.#readItemFile(where), passphrase, where);
         return "opens";
       } catch (e) {
         if (e instanceof DamagedItemError && e.passphraseConfirmed) return "opens";
@@ -220,13 +233,15 @@ export class FileKeyring implements Keyring {
    */
   async #verifiedPassphrase(): Promise<Secret> {
     if (this.#verified && this.#passphrase) return this.#passphrase;
-    const files = this.#itemFiles();
-    const passphrase = await this.#askPassphrase(files.length === 0);
+    // Items are checked one by one until one answers: the first usually does (one read, not one per item).
+    const files = this.#itemFilesInOrder();
+    let next = files.next();
+    const passphrase = await this.#askPassphrase(next.done === true);
     let refused: WrongPassphraseError | undefined;
-    for (const name of files) {
-      const where = join(this.#opts.dir, name);
+    for (; next.done !== true; next = files.next()) {
+      const where = join(this.#opts.dir, next.value);
       try {
-        await decryptItem(await readFile(where, "utf8"), passphrase, where);
+        await decryptItem(await this.#readItemFile(where), passphrase, where);
         refused = undefined;
         break;
       } catch (e) {

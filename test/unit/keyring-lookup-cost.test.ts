@@ -11,6 +11,7 @@ import { AgentServer } from "../../src/agent/server.ts";
 import { AgentKeyring } from "../../src/keyring/agent.ts";
 import { FileKeyring, type FileKeyringOptions, fileKeyringReads } from "../../src/keyring/file.ts";
 import { pbes2Derivations } from "../../src/keyring/file-format.ts";
+import { newItem } from "../../src/keyring/keyring.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { CredentialStore } from "../../src/vault/credential-store.ts";
 import { encodeSessionCredentials } from "../../src/vault/credentials.ts";
@@ -76,6 +77,13 @@ describe("file keyring lookups read only the files they need", () => {
     expect(await reads(() => store.get({ type: TYPE, profileName: "p-1" }))).toBe(2 + 3);
     expect(readdirSync(dir)).toHaveLength(2 * N); // the expired ones are gone
     expect(await store.list()).toHaveLength(N);
+  });
+
+  it("a write checks the passphrase with the first item that answers, not with every item", async () => {
+    const { opts } = await filled();
+    const kr = new FileKeyring(opts);
+    // The first item in name order: its shape checked, then opened.
+    expect(await reads(() => kr.set(newItem("new", new TextEncoder().encode("{}"), "new")))).toBe(2);
   });
 
   it("a stored-key check reads that key's file only", async () => {
