@@ -59,6 +59,7 @@ interface Exchange {
 export function agentRequest(socketPath: string, req: AgentRequest, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<AgentResponse> {
   requests++;
   return new Promise((resolve, reject) => {
+    const line = encodeMessage(req); // an oversized request rejects here, before any timer or socket
     let buf = "";
     let done = false;
     let conn: Exchange | undefined;
@@ -73,7 +74,6 @@ export function agentRequest(socketPath: string, req: AgentRequest, timeoutMs = 
       () => finish(() => reject(new KeyringError(`the aws-vault agent at ${socketPath} did not answer within ${timeoutMs / 1000}s`))),
       timeoutMs,
     );
-    const line = encodeMessage(req);
     const events = {
       connected: () => conn?.write(line),
       data: (d: string) => {
