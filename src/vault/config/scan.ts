@@ -21,7 +21,7 @@ const REFERENCE_KEYS = ["include_profile", "source_profile", "sso_session", "ser
 interface Scan {
   /** Section name (without kind prefix; "default" for [default]) → [start, end) ranges in file order. */
   ranges: Map<string, Array<[number, number]>>;
-  /** Every recognised header in file order: its kind, where its line ends, and its range. */
+  /** Every recognised header in file order (when asked for): its kind, where its line ends, its range. */
   headers: Array<{ kind: IniSectionKind; lineEnd: number; range: [number, number] }>;
   ignored: string[];
 }
@@ -43,7 +43,7 @@ const INDENTED_BRACKET = /^[ \t]+\[/m;
  * or text the fast checks do not cover (other line breaks than \n, which ^ and $ would not match
  * as parseIni splits).
  */
-function scan(text: string): Scan | undefined {
+function scan(text: string, withHeaders = false): Scan | undefined {
   if (text.includes("\r") || text.includes("\u2028") || text.includes("\u2029")) return undefined;
   if (SUSPICIOUS_LINE.test(text) || INDENTED_BRACKET.test(text)) return undefined;
   const ranges = new Map<string, Array<[number, number]>>();
@@ -69,7 +69,7 @@ function scan(text: string): Scan | undefined {
       continue;
     }
     open = [at, text.length];
-    headers.push({ kind: section.kind, lineEnd: end, range: open });
+    if (withHeaders) headers.push({ kind: section.kind, lineEnd: end, range: open });
     const list = ranges.get(section.name);
     if (list) list.push(open);
     else ranges.set(section.name, [open]);
@@ -150,7 +150,7 @@ export async function loadConfigForList(path: string): Promise<ConfigFile> {
 /** loadConfigForList on text already read (tests compare it with ConfigFile.fromText). */
 export function configForList(text: string, path: string): ConfigFile {
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  const s = body.includes("login_session") ? undefined : scan(body);
+  const s = body.includes("login_session") ? undefined : scan(body, true);
   if (!s) return ConfigFile.fromText(text, path);
   const parts = s.headers.map((h) => body.slice(h.range[0], h.kind === "default" ? h.range[1] : h.lineEnd));
   const doc = parseIni(parts.join("\n"), path);
