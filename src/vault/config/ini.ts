@@ -56,7 +56,12 @@ const SECTION_PREFIXES: ReadonlyArray<[string, IniSectionKind]> = [
 ];
 
 /** `profile NAME` (or sso-session/services) where shell-splitting can only give the two words as written. */
-const PLAIN_HEADER = /^(profile|sso-session|services) [A-Za-z0-9_.@+=,:/%-]+$/;
+const PLAIN_HEADER = /^(?:profile|sso-session|services) [A-Za-z0-9_.@+=,:/%-]+$/;
+
+/** A header classifyHeader reads as `<kind> <name>` exactly as written (the pre-scan's fast path too). */
+export function isPlainHeader(header: string): boolean {
+  return PLAIN_HEADER.test(header);
+}
 
 const SHELL_SPACE = new Set([" ", "\t", "\r", "\n"]);
 
@@ -119,8 +124,10 @@ function snippet(text: string): string {
 export function classifyHeader(header: string): { kind: IniSectionKind; name: string } | undefined {
   if (header === "default") return { kind: "default", name: "default" };
   // The common header, whose two shell words are exactly as written (no quote, escape or space).
-  const plain = PLAIN_HEADER.exec(header);
-  if (plain) return { kind: plain[1] as IniSectionKind, name: header.slice((plain[1] as string).length + 1) };
+  if (isPlainHeader(header)) {
+    const space = header.indexOf(" ");
+    return { kind: header.slice(0, space) as IniSectionKind, name: header.slice(space + 1) };
+  }
   for (const [prefix, kind] of SECTION_PREFIXES) {
     if (header.startsWith(prefix)) {
       const words = shellSplit(header);

@@ -12,7 +12,7 @@
 // breaks), an indented `[` (a header or nested text, depending on the line before), or any character
 // outside printable ASCII in a key.
 import { readFileSync } from "node:fs";
-import { classifyHeader, type IniSectionKind, parseIni } from "./ini.ts";
+import { classifyHeader, type IniSectionKind, isPlainHeader, parseIni } from "./ini.ts";
 import { ConfigFile, configReadError } from "./loader.ts";
 
 /** Keys whose value names another section. */
@@ -63,16 +63,17 @@ function scan(text: string, withHeaders = false): Scan | undefined {
     if (header === "") return undefined;
     if (open) open[1] = at;
     open = undefined;
-    const section = classifyHeader(header);
-    if (section === undefined) {
+    // The plain header without building anything (a 100,000-profile file has 100,000 of them).
+    const name = isPlainHeader(header) ? header.slice(header.indexOf(" ") + 1) : classifyHeader(header)?.name;
+    if (name === undefined) {
       ignored.push(header);
       continue;
     }
     open = [at, text.length];
-    if (withHeaders) headers.push({ kind: section.kind, lineEnd: end, range: open });
-    const list = ranges.get(section.name);
+    if (withHeaders) headers.push({ kind: (classifyHeader(header) as { kind: IniSectionKind }).kind, lineEnd: end, range: open });
+    const list = ranges.get(name);
     if (list) list.push(open);
-    else ranges.set(section.name, [open]);
+    else ranges.set(name, [open]);
   }
   return { ranges, headers, ignored };
 }
