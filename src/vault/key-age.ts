@@ -9,9 +9,9 @@
 // Rotation reminders read this one small file on the credential hand-out path; only when a key is
 // past AWS_VAULT_ROTATE_AFTER is a per-profile marker in ~/.awsvault/reminders/ consulted, so the
 // reminder is shown at most once per 24 hours per profile (even with concurrent invocations).
-import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { nodeCrypto, sha256 } from "../runtime/builtins.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { parseFlagDuration } from "../util/duration.ts";
@@ -37,7 +37,7 @@ export function keyMetadataPath(homedir: string): string {
 }
 
 export function keyHash(accessKeyId: string): string {
-  return createHash("sha256").update(accessKeyId).digest("hex").slice(0, 16);
+  return sha256(accessKeyId).toString("hex").slice(0, 16);
 }
 
 /** The records (an empty map when the file is missing or unreadable: it is advisory only). */
@@ -82,7 +82,7 @@ export async function updateKeyRecords(homedir: string, change: (records: KeyRec
   await withFileLock(`${path}.lock`, async () => {
     const records = await readKeyRecords(homedir);
     change(records);
-    const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+    const tmp = `${path}.tmp-${nodeCrypto().randomBytes(6).toString("hex")}`;
     try {
       await writeFile(tmp, `${JSON.stringify({ version: 1, profiles: records }, null, 2)}\n`, { mode: 0o600, flag: "wx" });
       await rename(tmp, path);
