@@ -41,13 +41,8 @@ const builtinsByGetter = {
   },
 };
 
-
-// Build into a staging folder and swap it in, so a failed build never leaves a half-updated dist.
-const staging = `${dist}.staging-${process.pid}`;
-rmSync(staging, { recursive: true, force: true });
-await build({
+const NODE_OPTIONS = {
   entryPoints: { "aws-vault": join(root, "src/bin/aws-vault.ts") },
-  outdir: staging,
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,
@@ -55,18 +50,64 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
+  external,
+  logLevel: "warning",
+};
+
+// The cached hand-out's modules in one chunk. esbuild puts a module in the chunk of the set of
+// entries (import() targets included) that reach it, so the credential path's ~80 modules were
+// spread over ~20 files, each one more ESM resolve/load/link for Node (measured: most of its
+// module-loading time). Every module outside that set and outside the entry's own imports gets a
+// side-effect import of a hub that imports the path's roots: every entry that reaches any of
+// them then reaches all of them, and they share one chunk. The set has no import cycles and
+// imports nothing outside itself, so the hub changes no module's evaluation order relative to its
+// own imports. The import is put on the first line, so line numbers (source maps) stay.
+const HOT_ROOTS = ["src/cli/fast-path.ts", "src/runtime/node.ts"].map((f) => join(root, f));
+const HUB = "aws-vault:hot-path-hub";
+async function hotPathChunk() {
+  const { metafile } = await build({ ...NODE_OPTIONS, outdir: join(root, ".metafile-only"), write: false, metafile: true, absWorkingDir: root });
+  const imports = (f) => metafile.inputs[f].imports.filter((i) => i.kind === "import-statement" && !i.external).map((i) => i.path);
+  const closure = (roots) => {
+    const seen = new Set();
+    const visit = (f) => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      imports(f).forEach(visit);
+    };
+    roots.forEach(visit);
+    return seen;
+  };
+  const keep = new Set([...closure(HOT_ROOTS.map((f) => relative(root, f))), ...closure([relative(root, NODE_OPTIONS.entryPoints["aws-vault"])])]);
+  return {
+    name: "hot-path-chunk",
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${HUB}$`) }, () => ({ path: HUB, namespace: "hub" }));
+      b.onLoad({ filter: /.*/, namespace: "hub" }, () => ({ contents: HOT_ROOTS.map((f) => `import ${JSON.stringify(f)};`).join("\n"), loader: "js", resolveDir: root }));
+      b.onLoad({ filter: /[/\\]src[/\\].*\.ts$/ }, (a) => {
+        // The roots too (import() targets; nothing imports them, so the cycle orders nothing).
+        if (keep.has(relative(root, a.path)) && !HOT_ROOTS.includes(a.path)) return undefined;
+        return { contents: `import ${JSON.stringify(HUB)};${readFileSync(a.path, "utf8")}`, loader: "ts" };
+      });
+    },
+  };
+}
+
+// Build into a staging folder and swap it in, so a failed build never leaves a half-updated dist.
+const staging = `${dist}.staging-${process.pid}`;
+rmSync(staging, { recursive: true, force: true });
+await build({
+  ...NODE_OPTIONS,
+  outdir: staging,
   minify: true,
   legalComments: "none",
   // Linked maps without sources: --debug stack traces name src/*.ts (runtime/source-map.ts).
   sourcemap: "linked",
   sourcesContent: false,
-  external,
-  plugins: [builtinsByGetter],
+  plugins: [builtinsByGetter, await hotPathChunk()],
   // For the require() calls of bundled CommonJS packages (esbuild's __require); made on first use.
   banner: {
     js: 'let __awsVaultRequire; const require = function (id) { __awsVaultRequire ??= process.getBuiltinModule("node:module").createRequire(import.meta.url); return __awsVaultRequire(id); };',
   },
-  logLevel: "warning",
 });
 {
   const entry = join(staging, "aws-vault.mjs");
