@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUN_COMPILE_FLAGS } from "../../scripts/bun-flags.mjs";
 import { ARTIFACTS, DIST, run, sandbox } from "../support/cli.ts";
@@ -77,7 +78,7 @@ function preloads(dir: string): { builtins: string; files: string } {
   const hooks = join(dir, "hooks.mjs");
   writeFileSync(hooks, 'export async function resolve(s, c, next) { const r = await next(s, c); process._rawDebug(`LOADED-URL ${r.url}`); return r; }\n');
   const files = join(dir, "files.mjs");
-  writeFileSync(files, `import { register } from "node:module";\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+  writeFileSync(files, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
   const builtins = join(dir, "builtins.mjs");
   writeFileSync(
     builtins,
