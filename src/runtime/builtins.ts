@@ -9,6 +9,11 @@ export function nodeCrypto(): typeof import("node:crypto") {
   return process.getBuiltinModule("node:crypto");
 }
 
+/** node:os, for fallbacks off the hot paths (no HOME; a lock's host name). */
+export function nodeOs(): typeof import("node:os") {
+  return process.getBuiltinModule("node:os");
+}
+
 interface BunHasher {
   update(data: string | Uint8Array): BunHasher;
   digest(): Uint8Array;
