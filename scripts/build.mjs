@@ -59,8 +59,8 @@ const NODE_OPTIONS = {
 // spread over ~20 files, each one more ESM resolve/load/link for Node (measured: most of its
 // module-loading time). Every module outside that set and outside the entry's own imports gets a
 // side-effect import of a hub that imports the path's roots: every entry that reaches any of
-// them then reaches all of them, and they share one chunk. The set has no import cycles and
-// imports nothing outside itself, so the hub changes no module's evaluation order relative to its
+// them then reaches all of them, and they share one chunk. The set imports nothing outside itself
+// and the roots (import() targets) have no static importer, so every module still runs after its
 // own imports. The import is put on the first line, so line numbers (source maps) stay.
 const HOT_ROOTS = ["src/cli/fast-path.ts", "src/runtime/node.ts"].map((f) => join(root, f));
 const HUB = "aws-vault:hot-path-hub";
@@ -77,6 +77,10 @@ async function hotPathChunk() {
     roots.forEach(visit);
     return seen;
   };
+  for (const [f, input] of Object.entries(metafile.inputs)) {
+    const hit = input.imports.find((i) => i.kind === "import-statement" && HOT_ROOTS.includes(join(root, i.path)));
+    if (hit) throw new Error(`${f} imports the hot path's root ${hit.path}: the hub would reorder it (scripts/build.mjs)`);
+  }
   const keep = new Set([...closure(HOT_ROOTS.map((f) => relative(root, f))), ...closure([relative(root, NODE_OPTIONS.entryPoints["aws-vault"])])]);
   return {
     name: "hot-path-chunk",
