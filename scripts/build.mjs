@@ -28,11 +28,12 @@ const builtinsByGetter = {
   name: "builtins-by-getter",
   setup(b) {
     // One virtual module per importer, so it is inlined there (shared, it would become a chunk of its own).
-    b.onResolve({ filter: BUILTIN }, (a) => ({
-      path: a.path.startsWith("node:") ? a.path : `node:${a.path}`,
-      namespace: "node-builtin",
-      suffix: `?from=${relative(root, a.importer)}`,
-    }));
+    // Only `import` statements: a bundled CommonJS require() must keep getting module.exports itself.
+    b.onResolve({ filter: BUILTIN }, (a) =>
+      a.kind !== "import-statement"
+        ? undefined
+        : { path: a.path.startsWith("node:") ? a.path : `node:${a.path}`, namespace: "node-builtin", suffix: `?from=${relative(root, a.importer)}` },
+    );
     b.onLoad({ filter: /.*/, namespace: "node-builtin" }, async (a) => {
       const names = Object.keys(await import(a.path)).filter((k) => k !== "default" && /^[A-Za-z_][\w]*$/.test(k));
       const exports = names.map((k) => `export const ${k} = /* @__PURE__ */ $get(${JSON.stringify(k)});`);
