@@ -82,6 +82,21 @@ describe("secretMatcher", () => {
     expect(matches(undefined)).toBe(false);
     expect(matches(["correct-horse-battery-staple"])).toBe(false);
   });
+  it("refuses a prefix or a wrong value after the right one (its buffer is reused between calls)", () => {
+    expect(matches("correct-horse-battery-staple")).toBe(true);
+    expect(matches("correct-horse")).toBe(false);
+    expect(matches("correct-horse-battery-stapl")).toBe(false);
+    expect(matches("correct-horse-battery-staplf")).toBe(false);
+    expect(matches("correct-horse-battery-staple")).toBe(true);
+  });
+  it("compares UTF-8 bytes: a value of the same length in characters but not in bytes is refused", () => {
+    const accented = secretMatcher(new Secret("caf\u00e9-token"));
+    expect(accented("caf\u00e9-token")).toBe(true);
+    expect(accented("cafe-token")).toBe(false);
+    expect(accented("caf\u00e9-tokenx")).toBe(false);
+    expect(accented("caf\u0100-token")).toBe(false);
+    expect(matches("correct-horse-battery-stapl\u00e9")).toBe(false);
+  });
 });
 
 describe("printable", () => {
