@@ -4,7 +4,7 @@
 // as the small request/reply shape they already use (middleware.ts ServerRequest/ServerReply), so
 // the same checks run (loopback peer, Host allow-list, token, methods) on both runtimes.
 import type { OutgoingHttpHeaders } from "node:http";
-import type { CredentialHandler, LoopbackServer, ServerReply, ServerRequest } from "./middleware.ts";
+import type { CredentialHandler, LoopbackServer, PreparedReply, ServerReply, ServerRequest } from "./middleware.ts";
 
 /** The part of Bun's API used here (no @types/bun in this project). */
 interface BunServer {
@@ -32,6 +32,9 @@ export function bunServe(): BunGlobal["serve"] | undefined {
 }
 
 const INTERNAL_ERROR = (): Response => new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+
+/** The Headers of each prepared reply, made on its first use. */
+const preparedHeaders = new WeakMap<PreparedReply, Headers>();
 
 /** One reply being built; `response` is set when the handler ends it (done() waits for that). */
 class Reply implements ServerReply {
@@ -69,8 +72,23 @@ class Reply implements ServerReply {
     return this;
   }
   end(body = ""): this {
+    return this.#send(new Response(body, this.headers ? { status: this.statusCode, headers: this.headers } : { status: this.statusCode }));
+  }
+  sendPrepared(p: PreparedReply): this {
+    // Headers set before are merged the usual way.
+    if (this.headers) return this.writeHead(p.status, p.headers).end(p.body);
+    this.statusCode = p.status;
+    let headers = preparedHeaders.get(p);
+    if (headers === undefined) {
+      headers = new Headers(p.headers);
+      preparedHeaders.set(p, headers);
+    }
+    // Response copies a Headers object natively (a plain object's entries are walked one by one).
+    return this.#send(new Response(p.body, { status: p.status, headers }));
+  }
+  #send(r: Response): this {
     this.headersSent = true;
-    this.settle(new Response(body, this.headers ? { status: this.statusCode, headers: this.headers } : { status: this.statusCode }));
+    this.settle(r);
     if (this.finish) for (const f of this.finish) f();
     this.finish = undefined;
     return this;
@@ -88,9 +106,12 @@ class Reply implements ServerReply {
 /**
  * Node-style header map with lower-cased names. A repeated header arrives joined with ", " (Fetch
  * semantics), so a request with two Host or Authorization headers fails those checks; node:http
- * keeps the first value instead. Both refuse anything but one exact match.
+ * keeps the first value instead. Both refuse anything but one exact match. Bun's Headers.toJSON()
+ * builds the same map natively (Set-Cookie as an array, as node:http has it).
  */
 function headerMap(h: Headers): ServerRequest["headers"] {
+  const native = (h as Headers & { toJSON?: () => Record<string, string> }).toJSON;
+  if (typeof native === "function") return native.call(h);
   const out = Object.create(null) as Record<string, string>;
   h.forEach((value, name) => {
     out[name] = value;

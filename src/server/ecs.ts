@@ -14,9 +14,12 @@ import {
   type ServerReply,
   type CredentialHandler,
   listenCredentialServer,
+  type PreparedReply,
+  prepareJson,
   requestPath,
   secretMatcher,
   sendJson,
+  sendPrepared,
   withSecurityChecks,
 } from "./middleware.ts";
 
@@ -78,7 +81,8 @@ export function randomToken(random: (bytes: number) => Uint8Array, bytes = TOKEN
 export function ecsHandler(o: EcsServerOptions, token: Secret, main: CredentialsCache): CredentialHandler {
   const tokenOk = secretMatcher(token);
   const roles = new Map<string, CredentialsCache>();
-  const bodies = new WeakMap<CachedCredentials, string>();
+  // The success answer of each credentials, built once (body and headers) and refreshed with them.
+  const replies = new WeakMap<CachedCredentials, PreparedReply>();
   const cacheOpts = { now: o.now, windowMs: o.windowMs, ...(o.onRefreshError ? { onRefreshError: o.onRefreshError } : {}) };
 
   const source: CredentialsProvider = {
@@ -96,13 +100,13 @@ export function ecsHandler(o: EcsServerOptions, token: Secret, main: Credentials
   };
 
   const answer = (res: ServerReply, served: CachedCredentials): void => {
-    let body = bodies.get(served);
-    if (body === undefined) {
-      body = ecsCredentialsBody(served.credentials, o.now());
+    let reply = replies.get(served);
+    if (reply === undefined) {
+      reply = prepareJson(200, ecsCredentialsBody(served.credentials, o.now()));
       // Long-lived keys get a moving Expiration, so only temporary credentials are memoised.
-      if (served.credentials.expiration) bodies.set(served, body);
+      if (served.credentials.expiration) replies.set(served, reply);
     }
-    sendJson(res, 200, body);
+    sendPrepared(res, reply);
   };
 
   // Not an async function: fresh credentials are answered synchronously, with no promise made,

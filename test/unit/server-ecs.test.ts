@@ -116,6 +116,24 @@ describe("startEcsServer", () => {
     });
   });
 
+  it("answers the new credentials after a refresh (the prepared answer, headers included, is per credentials)", async () => {
+    let now = T0;
+    const issued = [creds("ASIAFIRST"), creds("ASIASECONDLONGERID", T0 + 7_200_000)];
+    const provider = countingProvider(() => issued[provider.calls - 1] as Credentials);
+    await withServer({ provider, now: () => new Date(now) }, async (s) => {
+      const auth = { Authorization: s.token.reveal() };
+      const first = await req(s, "/", auth);
+      expect(JSON.parse(first.body).AccessKeyId).toBe("ASIAFIRST");
+      expect((await req(s, "/", auth)).body).toBe(first.body);
+      now = T0 + 3_600_000 - 30_000; // 30s left: requests wait for the refresh
+      const second = await req(s, "/", auth);
+      expect(provider.calls).toBe(2);
+      expect(second.body).toBe(ecsCredentialsBody(issued[1] as Credentials, new Date(now)));
+      expect(second.headers["content-length"]).toBe(String(Buffer.byteLength(second.body)));
+      expect((await req(s, "/", auth)).body).toBe(second.body);
+    });
+  });
+
   it("/role-arn/<arn> assumes the role from the profile's (cached) credentials, once per ARN", async () => {
     const provider = countingProvider(() => creds("ASIAPROFILE"));
     const made: string[] = [];
