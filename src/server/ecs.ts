@@ -148,15 +148,19 @@ export async function startEcsServer(o: EcsServerOptions): Promise<EcsServer> {
   if (!o.lazy) await main.get();
   started();
   const host = o.host ?? "127.0.0.1";
-  let port = 0;
+  // The Host values naming our listener, once its port is known (until then nothing matches).
+  let byAddress: string | undefined;
+  let byName: string | undefined;
   const server = await listenCredentialServer(
     withSecurityChecks(ecsHandler(o, token, main), {
-      allowHost: (h) => h === `127.0.0.1:${port}` || h === `localhost:${port}`,
+      allowHost: (h) => h === byAddress || h === byName,
       log: o.log,
     }),
     host,
     o.port ?? 0,
   );
-  port = server.port;
+  const port = server.port;
+  byAddress = `127.0.0.1:${port}`;
+  byName = `localhost:${port}`;
   return { url: `http://${host}:${port}`, port, token, close: () => server.close() };
 }

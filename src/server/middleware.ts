@@ -51,9 +51,19 @@ export type CredentialHandler = (req: ServerRequest, res: ServerReply) => void |
 /** Writes one request-log line; undefined when --debug is off (so nothing is even formatted). */
 export type RequestLog = ((line: string) => void) | undefined;
 
+/** The last address found to be loopback: a keep-alive connection asks about the same one every request. */
+let lastLoopback = "";
+
 /** 127.0.0.0/8 and ::1, also in their IPv4-mapped IPv6 forms. */
 export function isLoopbackAddress(addr: string | undefined): boolean {
   if (!addr) return false;
+  if (addr === lastLoopback) return true;
+  if (!isLoopbackForm(addr)) return false;
+  lastLoopback = addr;
+  return true;
+}
+
+function isLoopbackForm(addr: string): boolean {
   const a = addr.toLowerCase().startsWith("::ffff:") ? addr.slice(7) : addr;
   if (a === "::1") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);

@@ -80,6 +80,12 @@ describe("startEcsServer", () => {
       }
       expect((await req(s, "/", { Authorization: s.token.reveal() }, "DELETE")).status).toBe(405);
       expect((await req(s, "/", { Authorization: s.token.reveal(), Host: "attacker.test" })).status).toBe(401);
+      for (const host of [`localhost:${s.port}`, `LocalHost:${s.port}`, `127.0.0.1:${s.port}`]) {
+        expect((await req(s, "/", { Authorization: s.token.reveal(), Host: host })).status, host).toBe(200);
+      }
+      for (const host of [`127.0.0.1:${s.port + 1}`, "127.0.0.1", `localhost:${s.port}.`, `127.0.0.1:0`, `[::1]:${s.port}`]) {
+        expect((await req(s, "/", { Authorization: s.token.reveal(), Host: host })).status, host).toBe(401);
+      }
       expect(provider.calls).toBe(1);
     });
   });

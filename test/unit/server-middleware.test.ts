@@ -71,6 +71,14 @@ describe("isLoopbackAddress", () => {
   });
 });
 
+describe("isLoopbackAddress, asked again and again (it remembers the last loopback address)", () => {
+  it("still refuses other addresses between answers for a remembered one", () => {
+    for (const addr of ["127.0.0.1", "10.0.0.1", "127.0.0.1", "127.0.0.1x", "::ffff:10.0.0.1", "::1", "", "::1"]) {
+      expect(isLoopbackAddress(addr), addr).toBe(addr === "127.0.0.1" || addr === "::1");
+    }
+  });
+});
+
 describe("secretMatcher", () => {
   const matches = secretMatcher(new Secret("correct-horse-battery-staple"));
   it("accepts exactly the secret, whatever the length of a wrong one", () => {
