@@ -33,8 +33,8 @@ export function bunServe(): BunGlobal["serve"] | undefined {
 
 const INTERNAL_ERROR = (): Response => new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
-/** The Headers of each prepared reply, made on its first use. */
-const preparedHeaders = new WeakMap<PreparedReply, Headers>();
+/** A Response of each prepared reply, made on its first use; each request gets a clone. */
+const preparedResponses = new WeakMap<PreparedReply, Response>();
 
 /** One reply being built; `response` is set when the handler ends it (done() waits for that). */
 class Reply implements ServerReply {
@@ -78,13 +78,13 @@ class Reply implements ServerReply {
     // Headers set before are merged the usual way.
     if (this.headers) return this.writeHead(p.status, p.headers).end(p.body);
     this.statusCode = p.status;
-    let headers = preparedHeaders.get(p);
-    if (headers === undefined) {
-      headers = new Headers(p.headers);
-      preparedHeaders.set(p, headers);
+    let template = preparedResponses.get(p);
+    if (template === undefined) {
+      template = new Response(p.body, { status: p.status, headers: p.headers });
+      preparedResponses.set(p, template);
     }
-    // Response copies a Headers object natively (a plain object's entries are walked one by one).
-    return this.#send(new Response(p.body, { status: p.status, headers }));
+    // Cloning copies the headers natively (a plain object's entries are walked one by one).
+    return this.#send(template.clone());
   }
   #send(r: Response): this {
     this.headersSent = true;
