@@ -50,6 +50,19 @@ describe("listenBun", () => {
     }
   });
 
+  it("answers each prepared reply with its own body and length (new credentials, new reply)", async () => {
+    const replies = [prepareJson(200, '{"AccessKeyId":"ASIAOLD"}\n'), prepareJson(200, '{"AccessKeyId":"ASIANEWER"}\n')];
+    let current = 0;
+    const bun = await fakeBun((_req, res) => sendPrepared(res, replies[current] as ReturnType<typeof prepareJson>));
+    for (const which of [0, 1, 1, 0]) {
+      current = which;
+      const r = await bun.fetch(new Request("http://127.0.0.1:4321/"));
+      const body = (replies[which] as ReturnType<typeof prepareJson>).body;
+      expect(await r.text()).toBe(body);
+      expect(r.headers.get("content-length")).toBe(String(body.length));
+    }
+  });
+
   it("keeps headers set before a prepared reply, and answers a late reply through the async path", async () => {
     const prepared = prepareJson(405, "{}\n");
     const bun = await fakeBun(async (_req, res) => {
