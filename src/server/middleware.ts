@@ -82,8 +82,9 @@ export function isLocalPeer(req: ServerRequest): boolean {
 /**
  * Compares a presented secret with the expected one in constant time: the presented value is
  * written into a buffer of the expected length (a reused scratch, so nothing is allocated or
- * hashed per request) and compared with timingSafeEqual whatever its length. The time depends
- * only on the expected length, which the secrets' format makes public (random tokens of a fixed size).
+ * hashed per request) and compared with timingSafeEqual whatever its length. The time depends on
+ * the lengths, never on the content: the presented length is the caller's own, and the expected
+ * one is public (our secrets are random tokens of a fixed size).
  */
 export function secretMatcher(expected: Secret): (presented: string | string[] | undefined) => boolean {
   const want = Buffer.from(expected.reveal(), "utf8");
