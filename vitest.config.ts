@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    globalSetup: ["test/support/temp-root.ts"],
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });

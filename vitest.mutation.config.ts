@@ -11,6 +11,7 @@ export default defineConfig({
     include: ["test/unit/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    globalSetup: ["test/support/temp-root.ts"],
     env: { AWS_VAULT_TEST_VECTORS: join(projectRoot, "../shared/vectors") },
   },
 });

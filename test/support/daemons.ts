@@ -140,6 +140,9 @@ export async function startSecretService(opts: { collections?: Record<string, Se
   track(keyring);
   let keyringErr = "";
   keyring.stderr?.setEncoding("utf8").on("data", (d: string) => (keyringErr += d));
+  // A daemon that dies before reading its password makes this write fail with EPIPE; the exit is
+  // reported by the wait below, so the write error must not become an uncaught exception.
+  keyring.stdin?.on("error", () => {});
   keyring.stdin?.end("login-password");
   const conns: DBusConnection[] = [];
   const connect = async () => {
