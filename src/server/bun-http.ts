@@ -125,6 +125,27 @@ function requestTarget(url: string): string {
   return slash === -1 ? "/" : url.slice(slash);
 }
 
+/** A request as the handlers see it; the header map is built only if something reads it. */
+class BunRequest implements ServerRequest {
+  readonly #request: Request;
+  #headers: ServerRequest["headers"] | undefined;
+  readonly method: string;
+  readonly url: string;
+  readonly socket: ServerRequest["socket"];
+  constructor(request: Request, remoteAddress: string | undefined, localAddress: string) {
+    this.#request = request;
+    this.method = request.method;
+    this.url = requestTarget(request.url);
+    this.socket = { remoteAddress, localAddress };
+  }
+  get headers(): ServerRequest["headers"] {
+    return (this.#headers ??= headerMap(this.#request.headers));
+  }
+  header(name: string): string | undefined {
+    return this.#request.headers.get(name) ?? undefined;
+  }
+}
+
 /** Listens on host:port with Bun.serve. Rejects with the listen error (EADDRINUSE...). */
 export async function listenBun(
   serve: BunGlobal["serve"],
@@ -141,13 +162,8 @@ export async function listenBun(
     maxRequestBodySize: 16 * 1024,
     fetch(request, srv) {
       const reply = new Reply();
-      const req: ServerRequest = {
-        method: request.method,
-        url: requestTarget(request.url),
-        headers: headerMap(request.headers),
-        // Bound to one address, the local end of every connection is that address.
-        socket: { remoteAddress: srv.requestIP(request)?.address, localAddress: host },
-      };
+      // Bound to one address, the local end of every connection is that address.
+      const req = new BunRequest(request, srv.requestIP(request)?.address, host);
       try {
         void handler(req, reply);
       } catch {

@@ -16,6 +16,7 @@ import {
   listenCredentialServer,
   type PreparedReply,
   prepareJson,
+  requestHeader,
   requestPath,
   secretMatcher,
   sendJson,
@@ -112,7 +113,7 @@ export function ecsHandler(o: EcsServerOptions, token: Secret, main: Credentials
   // Not an async function: fresh credentials are answered synchronously, with no promise made,
   // which is Bun.serve's fast path (and saves a microtask turn on node:http).
   return (req, res) => {
-    if (!tokenOk(req.headers.authorization)) {
+    if (!tokenOk(requestHeader(req, "authorization"))) {
       return sendJson(res, 403, ecsErrorBody("invalid Authorization token"), "application/json; charset=utf-8");
     }
     if (req.method !== "GET" && req.method !== "HEAD") {

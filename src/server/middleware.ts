@@ -23,6 +23,13 @@ export interface ServerRequest {
   readonly url?: string | undefined;
   readonly headers: IncomingHttpHeaders;
   readonly socket: { readonly remoteAddress?: string | undefined; readonly localAddress?: string | undefined };
+  /** One header by lower-case name, where the runtime reads it without building `headers` (bun-http.ts). */
+  header?(name: string): string | undefined;
+}
+
+/** One request header by lower-case name: through `header()` where there is one, else from the map. */
+export function requestHeader(req: ServerRequest, name: string): string | string[] | undefined {
+  return req.header ? req.header(name) : req.headers[name];
 }
 
 /** What the credential servers do with a reply: node:http's ServerResponse, or bun-http.ts's. */
@@ -166,9 +173,10 @@ export function withSecurityChecks(handler: CredentialHandler, opts: SecurityOpt
       res.once("finish", () => log(`http: ${req.method ?? "?"} ${printable(requestPath(req))} ${res.statusCode}`));
     }
     if (!isLocalPeer(req)) return sendText(res, 401, "Access denied from non-localhost address\n");
-    const host = (req.headers.host ?? "").toLowerCase();
+    const presented = requestHeader(req, "host");
+    const host = typeof presented === "string" ? presented.toLowerCase() : "";
     if (!host || !opts.allowHost(host, req)) {
-      return sendText(res, 401, `Access denied for host '${printable(req.headers.host ?? "", 100)}'\n`);
+      return sendText(res, 401, `Access denied for host '${printable(typeof presented === "string" ? presented : "", 100)}'\n`);
     }
     let result: void | Promise<void>;
     try {

@@ -95,5 +95,9 @@ describe("listenBun", () => {
     expect({ ...seen[0]?.headers }).toEqual({ authorization: "tok", "x-twice": "a, b" });
     expect(seen[0]?.socket).toEqual({ remoteAddress: "127.0.0.1", localAddress: "127.0.0.1" });
     expect(seen[1]?.headers.authorization).toBe("from-toJSON");
+    // One header without the map, with the same joined value for a repeated one.
+    expect(seen[0]?.header?.("authorization")).toBe("tok");
+    expect(seen[0]?.header?.("x-twice")).toBe("a, b");
+    expect(seen[0]?.header?.("x-absent")).toBeUndefined();
   });
 });

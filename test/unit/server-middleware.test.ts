@@ -7,7 +7,9 @@ import {
   isLoopbackAddress,
   listenHttp,
   printable,
+  requestHeader,
   secretMatcher,
+  type ServerRequest,
   withSecurityChecks,
 } from "../../src/server/middleware.ts";
 import { Secret } from "../../src/util/secret.ts";
@@ -111,6 +113,38 @@ describe("printable", () => {
   it("replaces control and non-ASCII characters and truncates", () => {
     expect(printable("evil\u0000.example\u00e9<b>")).toBe("evil?.example?<b>");
     expect(printable("a".repeat(300), 10)).toBe(`${"a".repeat(10)}...`);
+  });
+});
+
+describe("requestHeader", () => {
+  it("reads through header() where the request has one (Bun), else from the header map (node:http)", () => {
+    const socket = { remoteAddress: "127.0.0.1" };
+    const node: ServerRequest = { headers: { host: "a:1", "set-cookie": ["x", "y"] }, socket };
+    expect(requestHeader(node, "host")).toBe("a:1");
+    expect(requestHeader(node, "set-cookie")).toEqual(["x", "y"]);
+    expect(requestHeader(node, "authorization")).toBeUndefined();
+    const asked: string[] = [];
+    const bun: ServerRequest = {
+      get headers(): never {
+        throw new Error("the map is not built");
+      },
+      header: (name) => (asked.push(name), name === "host" ? "b:2" : undefined),
+      socket,
+    };
+    expect(requestHeader(bun, "host")).toBe("b:2");
+    expect(requestHeader(bun, "authorization")).toBeUndefined();
+    expect(asked).toEqual(["host", "authorization"]);
+  });
+
+  it("is what the Host check reads: header() wins over the map", () => {
+    const h = withSecurityChecks((_req, res) => void res.end("ok"), { allowHost: (host) => host === "127.0.0.1:7", log: undefined });
+    const { req, res } = fakeExchange("127.0.0.1", "attacker.test");
+    void h(Object.assign(req, { header: (n: string) => (n === "host" ? "127.0.0.1:7" : undefined) }), res);
+    expect(res.body).toBe("ok");
+    const denied = fakeExchange("127.0.0.1", "127.0.0.1:7");
+    void h(Object.assign(denied.req, { header: (n: string) => (n === "host" ? "Evil.Test" : undefined) }), denied.res);
+    expect(denied.res.statusCode).toBe(401);
+    expect(denied.res.body).toBe("Access denied for host 'Evil.Test'\n");
   });
 });
 
