@@ -5,7 +5,7 @@
 // Usage: node scripts/build.mjs [--node-only] [--outdir DIR]   (default DIR: dist)
 import { execFileSync } from "node:child_process";
 import { builtinModules } from "node:module";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -136,19 +136,20 @@ await build({
 if (!nodeOnly) {
   const bun = join(root, "node_modules", ".bin", "bun");
   if (!existsSync(bun)) throw new Error("bun is missing: run npm ci");
-  execFileSync(
-    bun,
-    [
-      "build",
-      ...BUN_COMPILE_FLAGS,
-      ...external.flatMap((e) => ["--external", e]),
-      join(root, "src/bin/aws-vault.ts"),
-      "--outfile",
-      join(dist, "aws-vault.staging"),
-    ],
-    { stdio: ["ignore", "ignore", "inherit"], cwd: root },
-  );
-  renameSync(join(dist, "aws-vault.staging"), join(dist, "aws-vault"));
-  // The map is embedded in the executable (Bun maps its own stack traces); drop the loose copy.
-  rmSync(join(dist, "aws-vault.staging.map"), { force: true });
+  // Bun writes a loose .map per chunk next to its --outfile: build in a folder of its own, keep only
+  // the executable (the maps are embedded in it; Bun maps its own stack traces).
+  const bunStaging = `${dist}.bun-staging-${process.pid}`;
+  rmSync(bunStaging, { recursive: true, force: true });
+  try {
+    execFileSync(
+      bun,
+      ["build", ...BUN_COMPILE_FLAGS, ...external.flatMap((e) => ["--external", e]), join(root, "src/bin/aws-vault.ts"), "--outfile", join(bunStaging, "aws-vault")],
+      { stdio: ["ignore", "ignore", "inherit"], cwd: root },
+    );
+    renameSync(join(bunStaging, "aws-vault"), join(dist, "aws-vault"));
+  } finally {
+    rmSync(bunStaging, { recursive: true, force: true });
+  }
+  // Loose maps that earlier builds left in dist/ (the Node bundle's own maps are *.mjs.map).
+  for (const f of readdirSync(dist)) if (f.endsWith(".js.map") || f === "aws-vault.staging.map") rmSync(join(dist, f), { force: true });
 }
