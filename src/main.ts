@@ -6,13 +6,18 @@ import type { Runtime } from "./runtime/runtime.ts";
 import { isBuiltinFlag, parseFastCommand } from "./cli/fast-argv.ts";
 import { VERSION } from "./version.ts";
 
-/** Runs aws-vault with argv (without node and script) and returns the exit code. */
-export async function main(argv: string[], rt: Runtime): Promise<number> {
+/** The line `--version` prints (to stderr, as aws-vault's kingpin does), or undefined for any other command line. */
+export function versionLine(argv: readonly string[]): string | undefined {
   const dashdash = argv.indexOf("--");
   const flags = dashdash === -1 ? argv : argv.slice(0, dashdash);
-  if (flags.includes("--version") && !flags.some(isBuiltinFlag)) {
-    // aws-vault (kingpin) prints the version to stderr.
-    rt.stderr.write(`${VERSION}\n`);
+  return flags.includes("--version") && !flags.some(isBuiltinFlag) ? VERSION : undefined;
+}
+
+/** Runs aws-vault with argv (without node and script) and returns the exit code. */
+export async function main(argv: string[], rt: Runtime): Promise<number> {
+  const version = versionLine(argv);
+  if (version !== undefined) {
+    rt.stderr.write(`${version}\n`);
     return 0;
   }
   const fast = parseFastCommand(argv);

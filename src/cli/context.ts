@@ -30,7 +30,7 @@ export function createContext(rt: Runtime): CliContext {
     session: (cmd) => ctx.sessionFor(cmd.optsWithGlobals<GlobalFlags>()),
     sessionFor(flags) {
       if (session) return session;
-      const options = resolveGlobalOptions(flags, rt, ctx.availableBackends());
+      const options = resolveGlobalOptions(flags, rt, ctx.availableBackends);
       if (options.debug) {
         rt.enableDebug();
         rt.log.debug(`aws-vault ${VERSION}`);

@@ -70,13 +70,16 @@ const ALL_BACKENDS = ["wincred", "keychain", "secret-service", "kwallet", "keyct
 export function resolveGlobalOptions(
   flags: GlobalFlags,
   rt: Runtime,
-  available: string[] = availableBackends(rt.env, rt.platform),
+  available: string[] | (() => string[]) = () => availableBackends(rt.env, rt.platform),
 ): GlobalOptions {
   const env = rt.env;
+  // Probed when first needed (no backend chosen, --debug, a backend name to check): it searches PATH.
+  let probed: string[] | undefined;
+  const backends = (): string[] => (probed ??= typeof available === "function" ? available() : available);
   const pick = (flag: string | undefined, name: string): string | undefined => flag ?? (env[name] || undefined);
   // keyctl is never the automatic default: the kernel keyring is emptied at reboot, and long-term keys
   // must not silently land there (aws-vault's keyctl default never worked, so nobody relies on it).
-  const backend = pick(flags.backend, ENV.backend) ?? available.find((b) => b !== "keyctl") ?? "file";
+  const backend = pick(flags.backend, ENV.backend) ?? backends().find((b) => b !== "keyctl") ?? "file";
   const backendReason =
     flags.backend !== undefined
       ? "chosen with --backend"
@@ -96,7 +99,9 @@ export function resolveGlobalOptions(
     fileDir: expandTilde(pick(flags.fileDir, ENV.fileDir) ?? defaultFileDir(rt.homedir), rt.homedir),
     configPath: env[ENV.configFile] || join(rt.homedir, ".aws", "config"),
     agent: flags.agent === false ? "off" : agentMode(env[ENV.agent]),
-    availableBackends: available,
+    get availableBackends() {
+      return backends();
+    },
     backendReason,
   };
 }
@@ -174,15 +179,17 @@ export class Session {
 
   async #openKeyring(profile: string | undefined): Promise<Keyring> {
     const { rt, options } = this;
-    const available = options.availableBackends;
-    if (!available.includes(options.backend) && !isBackendName(options.backend)) {
-      throw new UsageError(`enum value must be one of ${available.join(",")}, got '${options.backend}'`);
+    if (!isBackendName(options.backend) && !options.availableBackends.includes(options.backend)) {
+      throw new UsageError(`enum value must be one of ${options.availableBackends.join(",")}, got '${options.backend}'`);
     }
-    const unavailable = ALL_BACKENDS.filter((b) => !available.includes(b));
-    rt.log.debug(
-      `[keyring] using backend ${options.backend}: ${options.backendReason ?? "chosen"}; available here, in order of preference: ` +
-        `${available.join(", ")}${unavailable.length ? `; not available: ${unavailable.join(", ")}` : ""}`,
-    );
+    if (rt.log.enabled) {
+      const available = options.availableBackends;
+      const unavailable = ALL_BACKENDS.filter((b) => !available.includes(b));
+      rt.log.debug(
+        `[keyring] using backend ${options.backend}: ${options.backendReason ?? "chosen"}; available here, in order of preference: ` +
+          `${available.join(", ")}${unavailable.length ? `; not available: ${unavailable.join(", ")}` : ""}`,
+      );
+    }
     const envPass = rt.env[ENV.filePassphrase];
     return openKeyring(
       {
@@ -214,7 +221,8 @@ export class Session {
           sleep: (ms) => rt.sleep(ms),
         },
       },
-      available,
+      // "file" is always available, and openKeyring reads the list only to refuse a backend.
+      options.backend === "file" ? ["file"] : options.availableBackends,
     );
   }
 }

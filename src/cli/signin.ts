@@ -6,6 +6,7 @@ import { sdkClients } from "../aws/clients.ts";
 import { InternalError, UserError } from "../errors.ts";
 import { resolveProfileValue, serviceEndpoint } from "../vault/config/loader.ts";
 import { setProfileValues, validateProfileName } from "../vault/config/writer.ts";
+import { LoginTokenStore } from "../vault/login-store.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
 
@@ -49,7 +50,6 @@ export async function runSignin(o: SigninOptions, s: Session): Promise<number> {
   // Loaded on use: the loopback server, browser and prompt stay off every other command's start-up.
   const { signinFlow } = await import("../vault/signin-flow.ts");
   const { interactiveSigninDeps, signinBaseUrl } = await import("../vault/signin-interactive.ts");
-  const { LoginTokenStore } = await import("../vault/login-store.ts");
   const signedIn = await signinFlow(interactiveSigninDeps(rt, signin, signinBaseUrl(endpoint, region), o.profile), { remote: o.remote });
   await new LoginTokenStore(await s.keyring()).save(signedIn.loginSession, { ...signedIn.token, signInRegion: region }, signedIn.dpopKey);
   const previous = file.profileSection(o.profile)?.["login_session"];

@@ -11,7 +11,7 @@
 // the folder directly, as they do without an agent.
 import { dirname, join, resolve } from "node:path";
 import { KeyNotFoundError, KeyringError, WrongPassphraseError } from "../errors.ts";
-import { agentRequest, ensureAgent, NoAgentError } from "../agent/client.ts";
+import type * as AgentClient from "../agent/client.ts";
 import { checkSocketFolder, ensureSocketFolder, socketPathFits } from "../agent/paths.ts";
 import { type AgentRequest, type AgentResponse, fromWire, toWire } from "../agent/protocol.ts";
 import { withFileLock } from "../runtime/lock.ts";
@@ -20,6 +20,10 @@ import { FileKeyring, type FileKeyringOptions, type PassphraseSource } from "./f
 import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
 
 export type AgentMode = "auto" | "on" | "off";
+
+// The client brings node:net: loaded only when there is an agent socket to talk to.
+let client: Promise<typeof AgentClient> | undefined;
+const agentClient = (): Promise<typeof AgentClient> => (client ??= import("../agent/client.ts"));
 
 export const DEFAULT_AGENT_TTL_MS = 8 * 3600_000;
 export const DEFAULT_AGENT_IDLE_MS = 3600_000;
@@ -128,6 +132,7 @@ export class AgentKeyring implements Keyring {
   /** Undefined when no agent runs. */
   async #ask(req: AgentRequest): Promise<AgentResponse | undefined> {
     if (!(await checkSocketFolder(this.agent.socketPath, this.agent.uid))) return undefined;
+    const { agentRequest, NoAgentError } = await agentClient();
     try {
       return await agentRequest(this.agent.socketPath, req);
     } catch (e) {
@@ -139,6 +144,7 @@ export class AgentKeyring implements Keyring {
   /** Asks for the passphrase once across concurrent callers and hands it to an agent. */
   async #autoUnlock(): Promise<void> {
     const { socketPath, uid } = this.agent;
+    const { agentRequest, ensureAgent } = await agentClient();
     const start = () =>
       ensureAgent({ socketPath, uid, selfCommand: this.agent.selfCommand, env: this.agent.env, sleep: this.agent.sleep, log: (m) => this.#log(m) });
     await ensureSocketFolder(socketPath, uid); // the lock lives there

@@ -25,14 +25,16 @@
  * keyring open). The cache holds non-extractable CryptoKeys, indexed by a SHA-256 of the
  * passphrase, never the passphrase itself.
  */
-import { createHash, webcrypto } from "node:crypto";
 import { KeyringError, type VaultErrorOptions, WrongPassphraseError } from "../errors.ts";
+import { sha256 } from "../runtime/builtins.ts";
 import { goJsonObject, goTimeString } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
 import type { KeyringItem } from "./keyring.ts";
 
+// WebCrypto is global in both runtimes; node:crypto is not loaded for it.
+const webcrypto = globalThis.crypto;
 const subtle = webcrypto.subtle;
-type CryptoKey = webcrypto.CryptoKey;
+type CryptoKey = import("node:crypto").webcrypto.CryptoKey;
 
 const ALG = "PBES2-HS256+A128KW";
 const ENC = "A256GCM";
@@ -86,7 +88,7 @@ export function pbes2Derivations(): number {
 
 function kek(passphrase: Secret, salt: Uint8Array, p2c: number): Promise<CryptoKey> {
   const pass = new TextEncoder().encode(passphrase.reveal());
-  const id = `${createHash("sha256").update(pass).digest("base64url")}.${Buffer.from(salt).toString("base64url")}.${p2c}`;
+  const id = `${sha256(pass).toString("base64url")}.${Buffer.from(salt).toString("base64url")}.${p2c}`;
   const cached = kekCache.get(id);
   if (cached) return cached;
   derivations++;

@@ -2,9 +2,9 @@
 // keyctl, pass, file). Every OS backend is wrapped in a call timeout (timeout.ts) and probed when
 // opened, so a backend that cannot work fails here, with the reason and the alternatives.
 import { accessSync, constants, statSync } from "node:fs";
-import { homedir as osHomedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { KeyringError } from "../errors.ts";
+import { nodeOs } from "../runtime/builtins.ts";
 import type { Spawner } from "../runtime/runtime.ts";
 import { tryParseGoDuration } from "../util/duration.ts";
 import type { Secret } from "../util/secret.ts";
@@ -14,6 +14,9 @@ import type { Keyring } from "./keyring.ts";
 import { kwalletInstalled, sessionBusAddress } from "./probe.ts";
 import type { WinCredKeyring } from "./wincred.ts";
 import { CallClock, DEFAULT_KEYRING_TIMEOUT_MS, KeyringTimeoutError, TimeoutKeyring, withDeadline } from "./timeout.ts";
+
+/** Only when HOME is unset. */
+const osHomedir = (): string => nodeOs().homedir();
 
 export const BACKEND_ORDER = ["wincred", "keychain", "secret-service", "kwallet", "keyctl", "pass", "file"] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];

@@ -1,6 +1,5 @@
 // Process-level seams of the agent (src/agent/): who we are, starting the agent detached, and the
 // agent's own process settings.
-import { spawn } from "node:child_process";
 
 /** The real uid, or undefined where there is none (Windows). */
 export function currentUid(): number | undefined {
@@ -14,7 +13,8 @@ export function currentUid(): number | undefined {
 export function startDetached(argv: string[], env: Record<string, string>): Promise<number | undefined> {
   const [cmd, ...args] = argv as [string, ...string[]];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { detached: true, stdio: "ignore", env, cwd: "/" });
+    // child_process is loaded only to start an agent.
+    const child = process.getBuiltinModule("node:child_process").spawn(cmd, args, { detached: true, stdio: "ignore", env, cwd: "/" });
     child.once("error", reject);
     child.once("spawn", () => {
       child.unref();

@@ -3,9 +3,8 @@
 // refresh it while they run) or, on the same host, when its pid is no longer alive.
 // Not re-entrant: nesting withFileLock on one path in one process waits until the timeout.
 
-import { nodeCrypto } from "./builtins.ts";
+import { nodeCrypto, nodeOs } from "./builtins.ts";
 import { open, stat, unlink, utimes } from "node:fs/promises";
-import { hostname } from "node:os";
 import { UserError } from "../errors.ts";
 
 export interface FileLockOptions {
@@ -152,7 +151,7 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
   const sleep = opts.sleep ?? defaultSleep;
-  const localHost = hostname();
+  const localHost = nodeOs().hostname();
   const token = nodeCrypto().randomBytes(12).toString("hex");
   const content = `${process.pid}\n${localHost}\n${token}\n`;
 

@@ -5,9 +5,10 @@
 import { readFileSync } from "node:fs";
 import type { SourceMap } from "node:module";
 import { dirname, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 
 const maps = new Map<string, SourceMap | null>();
+// node:url too is loaded only when a stack is printed.
+const fileURLToPath = (url: string): string => process.getBuiltinModule("node:url").fileURLToPath(url);
 
 function mapFor(file: string): SourceMap | null {
   let m = maps.get(file);

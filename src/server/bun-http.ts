@@ -4,7 +4,7 @@
 // as the small request/reply shape they already use (middleware.ts ServerRequest/ServerReply), so
 // the same checks run (loopback peer, Host allow-list, token, methods) on both runtimes.
 import type { OutgoingHttpHeaders } from "node:http";
-import type { CredentialHandler, LoopbackServer, ServerReply, ServerRequest } from "./middleware.ts";
+import type { CredentialHandler, LoopbackServer, PreparedReply, ServerReply, ServerRequest } from "./middleware.ts";
 
 /** The part of Bun's API used here (no @types/bun in this project). */
 interface BunServer {
@@ -32,6 +32,9 @@ export function bunServe(): BunGlobal["serve"] | undefined {
 }
 
 const INTERNAL_ERROR = (): Response => new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+
+/** A Response of each prepared reply, made on its first use; each request gets a clone. */
+const preparedResponses = new WeakMap<PreparedReply, Response>();
 
 /** One reply being built; `response` is set when the handler ends it (done() waits for that). */
 class Reply implements ServerReply {
@@ -69,8 +72,23 @@ class Reply implements ServerReply {
     return this;
   }
   end(body = ""): this {
+    return this.#send(new Response(body, this.headers ? { status: this.statusCode, headers: this.headers } : { status: this.statusCode }));
+  }
+  sendPrepared(p: PreparedReply): this {
+    // Headers set before are merged the usual way.
+    if (this.headers) return this.writeHead(p.status, p.headers).end(p.body);
+    this.statusCode = p.status;
+    let template = preparedResponses.get(p);
+    if (template === undefined) {
+      template = new Response(p.body, { status: p.status, headers: p.headers });
+      preparedResponses.set(p, template);
+    }
+    // Cloning copies the headers natively (a plain object's entries are walked one by one).
+    return this.#send(template.clone());
+  }
+  #send(r: Response): this {
     this.headersSent = true;
-    this.settle(new Response(body, this.headers ? { status: this.statusCode, headers: this.headers } : { status: this.statusCode }));
+    this.settle(r);
     if (this.finish) for (const f of this.finish) f();
     this.finish = undefined;
     return this;
@@ -88,9 +106,12 @@ class Reply implements ServerReply {
 /**
  * Node-style header map with lower-cased names. A repeated header arrives joined with ", " (Fetch
  * semantics), so a request with two Host or Authorization headers fails those checks; node:http
- * keeps the first value instead. Both refuse anything but one exact match.
+ * keeps the first value instead. Both refuse anything but one exact match. Bun's Headers.toJSON()
+ * builds the same map natively (Set-Cookie as an array, as node:http has it).
  */
 function headerMap(h: Headers): ServerRequest["headers"] {
+  const native = (h as Headers & { toJSON?: () => Record<string, string> }).toJSON;
+  if (typeof native === "function") return native.call(h);
   const out = Object.create(null) as Record<string, string>;
   h.forEach((value, name) => {
     out[name] = value;
@@ -102,6 +123,27 @@ function headerMap(h: Headers): ServerRequest["headers"] {
 function requestTarget(url: string): string {
   const slash = url.indexOf("/", url.indexOf("//") + 2);
   return slash === -1 ? "/" : url.slice(slash);
+}
+
+/** A request as the handlers see it; the header map is built only if something reads it. */
+class BunRequest implements ServerRequest {
+  readonly #request: Request;
+  #headers: ServerRequest["headers"] | undefined;
+  readonly method: string;
+  readonly url: string;
+  readonly socket: ServerRequest["socket"];
+  constructor(request: Request, remoteAddress: string | undefined, localAddress: string) {
+    this.#request = request;
+    this.method = request.method;
+    this.url = requestTarget(request.url);
+    this.socket = { remoteAddress, localAddress };
+  }
+  get headers(): ServerRequest["headers"] {
+    return (this.#headers ??= headerMap(this.#request.headers));
+  }
+  header(name: string): string | undefined {
+    return this.#request.headers.get(name) ?? undefined;
+  }
 }
 
 /** Listens on host:port with Bun.serve. Rejects with the listen error (EADDRINUSE...). */
@@ -120,13 +162,8 @@ export async function listenBun(
     maxRequestBodySize: 16 * 1024,
     fetch(request, srv) {
       const reply = new Reply();
-      const req: ServerRequest = {
-        method: request.method,
-        url: requestTarget(request.url),
-        headers: headerMap(request.headers),
-        // Bound to one address, the local end of every connection is that address.
-        socket: { remoteAddress: srv.requestIP(request)?.address, localAddress: host },
-      };
+      // Bound to one address, the local end of every connection is that address.
+      const req = new BunRequest(request, srv.requestIP(request)?.address, host);
       try {
         void handler(req, reply);
       } catch {

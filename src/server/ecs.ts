@@ -14,9 +14,13 @@ import {
   type ServerReply,
   type CredentialHandler,
   listenCredentialServer,
+  type PreparedReply,
+  prepareJson,
+  requestHeader,
   requestPath,
   secretMatcher,
   sendJson,
+  sendPrepared,
   withSecurityChecks,
 } from "./middleware.ts";
 
@@ -78,7 +82,8 @@ export function randomToken(random: (bytes: number) => Uint8Array, bytes = TOKEN
 export function ecsHandler(o: EcsServerOptions, token: Secret, main: CredentialsCache): CredentialHandler {
   const tokenOk = secretMatcher(token);
   const roles = new Map<string, CredentialsCache>();
-  const bodies = new WeakMap<CachedCredentials, string>();
+  // The success answer of each credentials, built once (body and headers) and refreshed with them.
+  const replies = new WeakMap<CachedCredentials, PreparedReply>();
   const cacheOpts = { now: o.now, windowMs: o.windowMs, ...(o.onRefreshError ? { onRefreshError: o.onRefreshError } : {}) };
 
   const source: CredentialsProvider = {
@@ -96,19 +101,19 @@ export function ecsHandler(o: EcsServerOptions, token: Secret, main: Credentials
   };
 
   const answer = (res: ServerReply, served: CachedCredentials): void => {
-    let body = bodies.get(served);
-    if (body === undefined) {
-      body = ecsCredentialsBody(served.credentials, o.now());
+    let reply = replies.get(served);
+    if (reply === undefined) {
+      reply = prepareJson(200, ecsCredentialsBody(served.credentials, o.now()));
       // Long-lived keys get a moving Expiration, so only temporary credentials are memoised.
-      if (served.credentials.expiration) bodies.set(served, body);
+      if (served.credentials.expiration) replies.set(served, reply);
     }
-    sendJson(res, 200, body);
+    sendPrepared(res, reply);
   };
 
   // Not an async function: fresh credentials are answered synchronously, with no promise made,
   // which is Bun.serve's fast path (and saves a microtask turn on node:http).
   return (req, res) => {
-    if (!tokenOk(req.headers.authorization)) {
+    if (!tokenOk(requestHeader(req, "authorization"))) {
       return sendJson(res, 403, ecsErrorBody("invalid Authorization token"), "application/json; charset=utf-8");
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -144,15 +149,19 @@ export async function startEcsServer(o: EcsServerOptions): Promise<EcsServer> {
   if (!o.lazy) await main.get();
   started();
   const host = o.host ?? "127.0.0.1";
-  let port = 0;
+  // The Host values naming our listener, once its port is known (until then nothing matches).
+  let byAddress: string | undefined;
+  let byName: string | undefined;
   const server = await listenCredentialServer(
     withSecurityChecks(ecsHandler(o, token, main), {
-      allowHost: (h) => h === `127.0.0.1:${port}` || h === `localhost:${port}`,
+      allowHost: (h) => h === byAddress || h === byName,
       log: o.log,
     }),
     host,
     o.port ?? 0,
   );
-  port = server.port;
+  const port = server.port;
+  byAddress = `127.0.0.1:${port}`;
+  byName = `localhost:${port}`;
   return { url: `http://${host}:${port}`, port, token, close: () => server.close() };
 }

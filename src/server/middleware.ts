@@ -2,7 +2,7 @@
 // (DNS-rebinding defence), constant-time secret checks, a request log without headers, and a
 // listen/close pair that really releases the port.
 import type { CredentialsProvider } from "../vault/providers/provider.ts";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -23,6 +23,13 @@ export interface ServerRequest {
   readonly url?: string | undefined;
   readonly headers: IncomingHttpHeaders;
   readonly socket: { readonly remoteAddress?: string | undefined; readonly localAddress?: string | undefined };
+  /** One header by lower-case name, where the runtime reads it without building `headers` (bun-http.ts). */
+  header?(name: string): string | undefined;
+}
+
+/** One request header by lower-case name: through `header()` where there is one, else from the map. */
+export function requestHeader(req: ServerRequest, name: string): string | string[] | undefined {
+  return req.header ? req.header(name) : req.headers[name];
 }
 
 /** What the credential servers do with a reply: node:http's ServerResponse, or bun-http.ts's. */
@@ -34,6 +41,15 @@ export interface ServerReply {
   end(body?: string): unknown;
   destroy(): unknown;
   once(event: "finish", listener: () => void): unknown;
+  /** Sends a prepared reply in one step, where the runtime's reply has a faster way (bun-http.ts). */
+  sendPrepared?(p: PreparedReply): unknown;
+}
+
+/** A reply built once and sent many times (the ECS credentials between refreshes): headers included. */
+export interface PreparedReply {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** A handler of the ECS and EC2 servers: runs on node:http and on Bun.serve alike. */
@@ -42,9 +58,19 @@ export type CredentialHandler = (req: ServerRequest, res: ServerReply) => void |
 /** Writes one request-log line; undefined when --debug is off (so nothing is even formatted). */
 export type RequestLog = ((line: string) => void) | undefined;
 
+/** The last address found to be loopback: a keep-alive connection asks about the same one every request. */
+let lastLoopback = "";
+
 /** 127.0.0.0/8 and ::1, also in their IPv4-mapped IPv6 forms. */
 export function isLoopbackAddress(addr: string | undefined): boolean {
   if (!addr) return false;
+  if (addr === lastLoopback) return true;
+  if (!isLoopbackForm(addr)) return false;
+  lastLoopback = addr;
+  return true;
+}
+
+function isLoopbackForm(addr: string): boolean {
   const a = addr.toLowerCase().startsWith("::ffff:") ? addr.slice(7) : addr;
   if (a === "::1") return true;
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
@@ -61,15 +87,21 @@ export function isLocalPeer(req: ServerRequest): boolean {
 }
 
 /**
- * Compares a presented secret with the expected one in constant time. Both sides are hashed first,
- * so the comparison runs on equal-length buffers and leaks neither content nor length.
+ * Compares a presented secret with the expected one in constant time: the presented value is
+ * written into a buffer of the expected length (a reused scratch, so nothing is allocated or
+ * hashed per request) and compared with timingSafeEqual whatever its length. The time depends on
+ * the lengths, never on the content: the presented length is the caller's own, and the expected
+ * one is public (our secrets are random tokens of a fixed size).
  */
 export function secretMatcher(expected: Secret): (presented: string | string[] | undefined) => boolean {
-  const want = createHash("sha256").update(expected.reveal(), "utf8").digest();
+  const want = Buffer.from(expected.reveal(), "utf8");
+  const scratch = Buffer.alloc(want.length);
   return (presented) => {
     if (typeof presented !== "string" || presented.length === 0) return false;
-    const got = createHash("sha256").update(presented, "utf8").digest();
-    return timingSafeEqual(got, want);
+    const sameLength = Buffer.byteLength(presented, "utf8") === want.length;
+    // Shorter: the tail keeps an earlier request's bytes, but then sameLength is false.
+    scratch.write(presented, 0, "utf8");
+    return timingSafeEqual(scratch, want) && sameLength;
   };
 }
 
@@ -94,13 +126,25 @@ export function sendText(res: ServerReply, status: number, body: string, headers
   res.end(body);
 }
 
+export function prepareJson(status: number, body: string, contentType = "application/json"): PreparedReply {
+  return {
+    status,
+    body,
+    headers: { ...BASE_HEADERS, "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)) },
+  };
+}
+
+export function sendPrepared(res: ServerReply, p: PreparedReply): void {
+  if (res.sendPrepared) {
+    res.sendPrepared(p);
+    return;
+  }
+  res.writeHead(p.status, p.headers);
+  res.end(p.body);
+}
+
 export function sendJson(res: ServerReply, status: number, body: string, contentType = "application/json"): void {
-  res.writeHead(status, {
-    ...BASE_HEADERS,
-    "Content-Type": contentType,
-    "Content-Length": String(Buffer.byteLength(body)),
-  });
-  res.end(body);
+  sendPrepared(res, prepareJson(status, body, contentType));
 }
 
 /** The path of a request URL without its query string. */
@@ -129,9 +173,10 @@ export function withSecurityChecks(handler: CredentialHandler, opts: SecurityOpt
       res.once("finish", () => log(`http: ${req.method ?? "?"} ${printable(requestPath(req))} ${res.statusCode}`));
     }
     if (!isLocalPeer(req)) return sendText(res, 401, "Access denied from non-localhost address\n");
-    const host = (req.headers.host ?? "").toLowerCase();
+    const presented = requestHeader(req, "host");
+    const host = typeof presented === "string" ? presented.toLowerCase() : "";
     if (!host || !opts.allowHost(host, req)) {
-      return sendText(res, 401, `Access denied for host '${printable(req.headers.host ?? "", 100)}'\n`);
+      return sendText(res, 401, `Access denied for host '${printable(typeof presented === "string" ? presented : "", 100)}'\n`);
     }
     let result: void | Promise<void>;
     try {

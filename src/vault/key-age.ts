@@ -9,9 +9,10 @@
 // Rotation reminders read this one small file on the credential hand-out path; only when a key is
 // past AWS_VAULT_ROTATE_AFTER is a per-profile marker in ~/.awsvault/reminders/ consulted, so the
 // reminder is shown at most once per 24 hours per profile (even with concurrent invocations).
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { nodeCrypto, sha256 } from "../runtime/builtins.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { parseFlagDuration } from "../util/duration.ts";
@@ -37,21 +38,25 @@ export function keyMetadataPath(homedir: string): string {
 }
 
 export function keyHash(accessKeyId: string): string {
-  return createHash("sha256").update(accessKeyId).digest("hex").slice(0, 16);
+  return sha256(accessKeyId).toString("hex").slice(0, 16);
 }
 
-/** The records (an empty map when the file is missing or unreadable: it is advisory only). */
-export async function readKeyRecords(homedir: string): Promise<KeyRecords> {
+/**
+ * The records (an empty map when the file is missing or unreadable: it is advisory only); with
+ * `only`, just those profiles' records. One synchronous read: this runs on every hand-out, where a
+ * promise-based read cost Bun more than the rest of the reminder check.
+ */
+export async function readKeyRecords(homedir: string, only?: readonly string[]): Promise<KeyRecords> {
   let text: string;
   try {
-    text = await readFile(keyMetadataPath(homedir), "utf8");
+    text = readFileSync(keyMetadataPath(homedir), "utf8");
   } catch {
     return Object.create(null) as KeyRecords;
   }
-  return parseRecords(text);
+  return parseRecords(text, only);
 }
 
-function parseRecords(text: string): KeyRecords {
+function parseRecords(text: string, only?: readonly string[]): KeyRecords {
   const out = Object.create(null) as KeyRecords;
   let doc: unknown;
   try {
@@ -62,6 +67,7 @@ function parseRecords(text: string): KeyRecords {
   const profiles = (doc as { profiles?: unknown } | null)?.profiles;
   if (!profiles || typeof profiles !== "object") return out;
   for (const [name, v] of Object.entries(profiles as Record<string, unknown>)) {
+    if (only && !only.includes(name)) continue;
     const r = v as Partial<KeyRecord> | null;
     if (!r || typeof r.keyHash !== "string" || typeof r.storedAt !== "string" || Number.isNaN(Date.parse(r.storedAt))) continue;
     if (name === "__proto__") continue;
@@ -82,7 +88,7 @@ export async function updateKeyRecords(homedir: string, change: (records: KeyRec
   await withFileLock(`${path}.lock`, async () => {
     const records = await readKeyRecords(homedir);
     change(records);
-    const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+    const tmp = `${path}.tmp-${nodeCrypto().randomBytes(6).toString("hex")}`;
     try {
       await writeFile(tmp, `${JSON.stringify({ version: 1, profiles: records }, null, 2)}\n`, { mode: 0o600, flag: "wx" });
       await rename(tmp, path);
@@ -182,7 +188,7 @@ function markerPath(homedir: string, profile: string): string {
 export async function rotationReminder(rt: Runtime, chain: string[]): Promise<string | undefined> {
   const limit = rotateAfter(rt.env);
   if (limit.ms === undefined) return undefined;
-  const records = await readKeyRecords(rt.homedir);
+  const records = await readKeyRecords(rt.homedir, chain);
   const profile = chain.find((n) => records[n] !== undefined);
   if (profile === undefined) return undefined;
   const record = records[profile] as KeyRecord;

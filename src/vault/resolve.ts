@@ -15,13 +15,9 @@ import {
 } from "./config/profile.ts";
 import { cachedSessionProvider } from "./cached-session.ts";
 import { assumeRoleProvider } from "./providers/assume-role.ts";
-import { cacheTemporaryOnly, credentialProcessProvider } from "./providers/credential-process.ts";
-import { loginSessionProvider } from "./providers/login-session.ts";
 import { masterCredentialsProvider } from "./providers/master.ts";
 import { type CredentialsProvider, type ProviderKind, unwrap, type VaultDeps } from "./providers/provider.ts";
 import { sessionTokenProvider } from "./providers/session-token.ts";
-import { ssoRoleProvider } from "./providers/sso-role.ts";
-import { webIdentityProvider } from "./providers/web-identity.ts";
 import type { SessionType } from "./session-key.ts";
 
 /** Providers whose credentials are role sessions: assuming a role from them is role chaining (at most 1h). */
@@ -61,10 +57,13 @@ export class ProviderResolver {
     if (c.loginSession) {
       this.#log(`profile ${c.profileName}: using console sign-in session ${c.loginSession}`);
       // The keyring item is the cache: it is refreshed in place, so no session cache around it.
+      // This provider and the next three are loaded when chosen: a stored-keys hand-out skips their code.
+      const { loginSessionProvider } = await import("./providers/login-session.ts");
       return loginSessionProvider(this.deps, c);
     }
     if (c.ssoStartUrl) {
       this.#log(`profile ${c.profileName}: using SSO role credentials`);
+      const { ssoRoleProvider } = await import("./providers/sso-role.ts");
       const provider = ssoRoleProvider(this.deps, c, { cacheToken: !this.opts.disableCache });
       // The session is keyed with the start URL in the MFA slot; SSO has no duration to ask for.
       return this.#cached("sso.GetRoleCredentials", { ...c, mfaSerial: c.ssoStartUrl }, provider, undefined);
@@ -72,11 +71,13 @@ export class ProviderResolver {
     if (c.webIdentityTokenFile || c.webIdentityTokenProcess) {
       this.#log(`profile ${c.profileName}: using web identity`);
       const durationMs = c.assumeRoleDuration ?? DEFAULT_SESSION_DURATION;
+      const { webIdentityProvider } = await import("./providers/web-identity.ts");
       const provider = webIdentityProvider(this.deps, c, { durationMs });
       return this.#cached("sts.AssumeRoleWithWebIdentity", { ...c, mfaSerial: undefined }, provider, durationMs);
     }
     if (c.credentialProcess) {
       this.#log(`profile ${c.profileName}: using credential process`);
+      const { cacheTemporaryOnly, credentialProcessProvider } = await import("./providers/credential-process.ts");
       const provider = credentialProcessProvider(this.deps, c);
       if (this.opts.disableCache) return provider;
       // Only temporary credentials are cached; long-lived keys from the process are not stored.

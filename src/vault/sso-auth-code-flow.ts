@@ -12,7 +12,6 @@
 import { awsCallError } from "../aws/errors.ts";
 import type { OidcClientRegistration, OidcToken, SsoOidcApi } from "../aws/types.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { startLoopbackCallback } from "./oauth-loopback.ts";
 import { createPkcePair, randomState } from "./oauth-pkce.ts";
 import { openBrowser } from "./sso-browser.ts";
 import { OIDC_CLIENT_NAME, OIDC_CLIENT_TYPE } from "./sso-device-flow.ts";
@@ -57,6 +56,8 @@ export async function ssoAuthCodeFlow(rt: Runtime, oidc: SsoOidcApi, opts: AuthC
 
   log(`profile ${profileName}: starting the SSO authorization-code sign-in (PKCE) for ${startUrl}`);
   const state = randomState((n) => rt.random(n));
+  // Loaded here: it brings node:http, which a cached hand-out must not pay for.
+  const { startLoopbackCallback } = await import("./oauth-loopback.ts");
   const callback = await startLoopbackCallback({
     path: CALLBACK_PATH,
     state,

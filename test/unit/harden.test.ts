@@ -28,6 +28,14 @@ describe.skipIf(process.platform !== "linux")("hardenProcess", () => {
     expect(out.hard).not.toBe("0");
   });
 
+  it("Bun: the FFI type numbers harden.ts passes to Bun.FFI.dlopen are bun:ffi's", () => {
+    const code = `import { FFI_TYPES } from ${JSON.stringify(join(ROOT, "src/runtime/harden.ts"))}; import { FFIType } from "bun:ffi";
+      console.log(JSON.stringify({ ours: FFI_TYPES, bun: { i32: FFIType.i32, u64: FFIType.u64, ptr: FFIType.ptr }, native: typeof Bun.FFI?.dlopen }));`;
+    const out = JSON.parse(execFileSync(BUN, ["-e", code], { encoding: "utf8" }));
+    expect(out.ours).toEqual(out.bun);
+    expect(out.native).toBe("function");
+  });
+
   it("Node: a long-running process lowers its soft core limit to 0 (prlimit); a short one is left alone", async () => {
     const dir = mkdtempSync(join(tmpdir(), "awsv-harden-"));
     const bundle = await bundleForNode(join(ROOT, "src/runtime/harden.ts"), join(dir, "harden.mjs"));

@@ -80,6 +80,12 @@ describe("startEcsServer", () => {
       }
       expect((await req(s, "/", { Authorization: s.token.reveal() }, "DELETE")).status).toBe(405);
       expect((await req(s, "/", { Authorization: s.token.reveal(), Host: "attacker.test" })).status).toBe(401);
+      for (const host of [`localhost:${s.port}`, `LocalHost:${s.port}`, `127.0.0.1:${s.port}`]) {
+        expect((await req(s, "/", { Authorization: s.token.reveal(), Host: host })).status, host).toBe(200);
+      }
+      for (const host of [`127.0.0.1:${s.port + 1}`, "127.0.0.1", `localhost:${s.port}.`, `127.0.0.1:0`, `[::1]:${s.port}`]) {
+        expect((await req(s, "/", { Authorization: s.token.reveal(), Host: host })).status, host).toBe(401);
+      }
       expect(provider.calls).toBe(1);
     });
   });
@@ -113,6 +119,24 @@ describe("startEcsServer", () => {
     await withServer({ provider: internal, lazy: true }, async (s) => {
       const r = await req(s, "/", { Authorization: s.token.reveal() });
       expect(r.body).toBe('{"Message":"internal error retrieving credentials"}\n');
+    });
+  });
+
+  it("answers the new credentials after a refresh (the prepared answer, headers included, is per credentials)", async () => {
+    let now = T0;
+    const issued = [creds("ASIAFIRST"), creds("ASIASECONDLONGERID", T0 + 7_200_000)];
+    const provider = countingProvider(() => issued[provider.calls - 1] as Credentials);
+    await withServer({ provider, now: () => new Date(now) }, async (s) => {
+      const auth = { Authorization: s.token.reveal() };
+      const first = await req(s, "/", auth);
+      expect(JSON.parse(first.body).AccessKeyId).toBe("ASIAFIRST");
+      expect((await req(s, "/", auth)).body).toBe(first.body);
+      now = T0 + 3_600_000 - 30_000; // 30s left: requests wait for the refresh
+      const second = await req(s, "/", auth);
+      expect(provider.calls).toBe(2);
+      expect(second.body).toBe(ecsCredentialsBody(issued[1] as Credentials, new Date(now)));
+      expect(second.headers["content-length"]).toBe(String(Buffer.byteLength(second.body)));
+      expect((await req(s, "/", auth)).body).toBe(second.body);
     });
   });
 

@@ -7,7 +7,9 @@ import {
   isLoopbackAddress,
   listenHttp,
   printable,
+  requestHeader,
   secretMatcher,
+  type ServerRequest,
   withSecurityChecks,
 } from "../../src/server/middleware.ts";
 import { Secret } from "../../src/util/secret.ts";
@@ -71,6 +73,14 @@ describe("isLoopbackAddress", () => {
   });
 });
 
+describe("isLoopbackAddress, asked again and again (it remembers the last loopback address)", () => {
+  it("still refuses other addresses between answers for a remembered one", () => {
+    for (const addr of ["127.0.0.1", "10.0.0.1", "127.0.0.1", "127.0.0.1x", "::ffff:10.0.0.1", "::1", "", "::1"]) {
+      expect(isLoopbackAddress(addr), addr).toBe(addr === "127.0.0.1" || addr === "::1");
+    }
+  });
+});
+
 describe("secretMatcher", () => {
   const matches = secretMatcher(new Secret("correct-horse-battery-staple"));
   it("accepts exactly the secret, whatever the length of a wrong one", () => {
@@ -82,12 +92,59 @@ describe("secretMatcher", () => {
     expect(matches(undefined)).toBe(false);
     expect(matches(["correct-horse-battery-staple"])).toBe(false);
   });
+  it("refuses a prefix or a wrong value after the right one (its buffer is reused between calls)", () => {
+    expect(matches("correct-horse-battery-staple")).toBe(true);
+    expect(matches("correct-horse")).toBe(false);
+    expect(matches("correct-horse-battery-stapl")).toBe(false);
+    expect(matches("correct-horse-battery-staplf")).toBe(false);
+    expect(matches("correct-horse-battery-staple")).toBe(true);
+  });
+  it("compares UTF-8 bytes: a value of the same length in characters but not in bytes is refused", () => {
+    const accented = secretMatcher(new Secret("caf\u00e9-token"));
+    expect(accented("caf\u00e9-token")).toBe(true);
+    expect(accented("cafe-token")).toBe(false);
+    expect(accented("caf\u00e9-tokenx")).toBe(false);
+    expect(accented("caf\u0100-token")).toBe(false);
+    expect(matches("correct-horse-battery-stapl\u00e9")).toBe(false);
+  });
 });
 
 describe("printable", () => {
   it("replaces control and non-ASCII characters and truncates", () => {
     expect(printable("evil\u0000.example\u00e9<b>")).toBe("evil?.example?<b>");
     expect(printable("a".repeat(300), 10)).toBe(`${"a".repeat(10)}...`);
+  });
+});
+
+describe("requestHeader", () => {
+  it("reads through header() where the request has one (Bun), else from the header map (node:http)", () => {
+    const socket = { remoteAddress: "127.0.0.1" };
+    const node: ServerRequest = { headers: { host: "a:1", "set-cookie": ["x", "y"] }, socket };
+    expect(requestHeader(node, "host")).toBe("a:1");
+    expect(requestHeader(node, "set-cookie")).toEqual(["x", "y"]);
+    expect(requestHeader(node, "authorization")).toBeUndefined();
+    const asked: string[] = [];
+    const bun: ServerRequest = {
+      get headers(): never {
+        throw new Error("the map is not built");
+      },
+      header: (name) => (asked.push(name), name === "host" ? "b:2" : undefined),
+      socket,
+    };
+    expect(requestHeader(bun, "host")).toBe("b:2");
+    expect(requestHeader(bun, "authorization")).toBeUndefined();
+    expect(asked).toEqual(["host", "authorization"]);
+  });
+
+  it("is what the Host check reads: header() wins over the map", () => {
+    const h = withSecurityChecks((_req, res) => void res.end("ok"), { allowHost: (host) => host === "127.0.0.1:7", log: undefined });
+    const { req, res } = fakeExchange("127.0.0.1", "attacker.test");
+    void h(Object.assign(req, { header: (n: string) => (n === "host" ? "127.0.0.1:7" : undefined) }), res);
+    expect(res.body).toBe("ok");
+    const denied = fakeExchange("127.0.0.1", "127.0.0.1:7");
+    void h(Object.assign(denied.req, { header: (n: string) => (n === "host" ? "Evil.Test" : undefined) }), denied.res);
+    expect(denied.res.statusCode).toBe(401);
+    expect(denied.res.body).toBe("Access denied for host 'Evil.Test'\n");
   });
 });
 

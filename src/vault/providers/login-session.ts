@@ -7,12 +7,12 @@
 // session the browser sign-in runs (first use, as SSO runs its device flow). If Sign-In cannot be
 // reached, credentials with time left are used until they expire, as the SDKs do; its denials
 // (TOKEN_EXPIRED, …) are one-line errors that say to run `aws-vault signin PROFILE`.
-import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { awsCallError } from "../../aws/errors.ts";
 import type { SigninApi } from "../../aws/types.ts";
 import { CredentialsError, InternalError } from "../../errors.ts";
+import { nodeCrypto } from "../../runtime/builtins.ts";
 import { withFileLock } from "../../runtime/lock.ts";
 import { formatGoDuration } from "../../util/duration.ts";
 import type { ProfileConfig } from "../config/profile.ts";
@@ -116,7 +116,8 @@ export function loginSessionProvider(deps: VaultDeps, config: ProfileConfig): Cr
         return toCredentials(t);
       }
       await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
-      const lockName = createHash("sha256")
+      const lockName = nodeCrypto()
+        .createHash("sha256")
         .update(`login\0${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${session}`)
         .digest("hex")
         .slice(0, 32);

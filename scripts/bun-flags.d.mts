@@ -1,0 +1,2 @@
+// Types for scripts/bun-flags.mjs (imported by a TypeScript test).
+export declare const BUN_COMPILE_FLAGS: string[];
