@@ -136,15 +136,20 @@ export class FileKeyring implements Keyring {
 
   /**
    * Whether a folder entry is an item: a file (or a link to one) with the shape of an item. A
-   * file that cannot be read (permissions) may well be an item, so it stays visible.
+   * file that cannot be read (permissions) may well be an item, so it stays visible. A name
+   * alone (a lookup's few matches) is looked at with a stat.
    */
-  #isItemFile(entry: Dirent): boolean {
-    const path = `${this.#opts.dir}/${entry.name}`;
-    // d_type tells most entries apart without a stat; links (and file systems that leave d_type
-    // unknown) are followed with one.
-    const special = entry.isDirectory() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice();
+  #isItemFile(entry: Dirent | string): boolean {
+    const path = `${this.#opts.dir}/${typeof entry === "string" ? entry : entry.name}`;
     try {
-      if (special || (!entry.isFile() && !statSync(path).isFile())) return false;
+      if (typeof entry === "string") {
+        if (!statSync(path).isFile()) return false;
+      } else {
+        // d_type tells most entries apart without a stat; links (and file systems that leave
+        // d_type unknown) are followed with one.
+        const special = entry.isDirectory() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice();
+        if (special || (!entry.isFile() && !statSync(path).isFile())) return false;
+      }
     } catch {
       return false; // vanished meanwhile, or a dangling link
     }
@@ -164,26 +169,40 @@ export class FileKeyring implements Keyring {
    */
   #itemFiles(match?: (key: string) => boolean): string[] {
     const files: string[] = [];
-    for (const entry of this.#candidates(match)) if (this.#isItemFile(entry)) files.push(entry.name);
+    if (match) {
+      // A lookup matches a few names: plain names, and a stat for those few.
+      for (const name of this.#names()) {
+        if (!isOwnFileName(name) && match(decodeFileName(name)) && this.#isItemFile(name)) files.push(name);
+      }
+    } else {
+      // Everything: the entries' types save a stat per file.
+      for (const entry of this.#entries()) if (this.#isItemFile(entry)) files.push(entry.name);
+    }
     return files.sort();
   }
 
-  /** #itemFiles in order, each file checked only when the caller asks for the next one. */
+  /** #itemFiles() in order, each file checked only when the caller asks for the next one. */
   *#itemFilesInOrder(): Generator<string> {
-    const entries = this.#candidates().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = this.#entries().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) if (this.#isItemFile(entry)) yield entry.name;
   }
 
-  /** The folder's entries but the keyring's own files, whose keys `match` accepts (all when undefined). */
-  #candidates(match?: (key: string) => boolean): Dirent[] {
-    let entries: Dirent[];
+  /** The folder's entries with their types, but the keyring's own files. */
+  #entries(): Dirent[] {
+    return this.#list(() => readdirSync(this.#opts.dir, { withFileTypes: true })).filter((entry) => !isOwnFileName(entry.name));
+  }
+
+  #names(): string[] {
+    return this.#list(() => readdirSync(this.#opts.dir));
+  }
+
+  #list<T>(read: () => T[]): T[] {
     try {
-      entries = readdirSync(this.#opts.dir, { withFileTypes: true });
+      return read();
     } catch (e) {
       if (errnoCode(e) === "ENOENT") return [];
       throw new KeyringError(`cannot list ${this.#opts.dir}: ${(e as Error).message}`, { cause: e });
     }
-    return entries.filter((entry) => !isOwnFileName(entry.name) && (match === undefined || match(decodeFileName(entry.name))));
   }
 
   /** An item file's text, for a passphrase check. */
