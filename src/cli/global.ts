@@ -12,7 +12,7 @@ import { parseFlagDuration } from "../util/duration.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { Secret } from "../util/secret.ts";
 import { ConfigFile } from "../vault/config/loader.ts";
-import { loadConfigFor } from "../vault/config/scan.ts";
+import { loadConfigFor, loadConfigForList } from "../vault/config/scan.ts";
 
 export const ENV = {
   backend: "AWS_VAULT_BACKEND",
@@ -170,6 +170,11 @@ export class Session {
    */
   configFileFor(profile: string): Promise<ConfigFile> {
     return this.#config ?? loadConfigFor(this.options.configPath, profile);
+  }
+
+  /** The config as `list` shows it without SSO tokens (config/scan.ts): headers, not every section's values. */
+  configFileForList(): Promise<ConfigFile> {
+    return this.#config ?? loadConfigForList(this.options.configPath);
   }
 
   async #openKeyring(profile: string | undefined): Promise<Keyring> {

@@ -2,11 +2,11 @@ import type { Command } from "commander";
 import { formatGoDuration } from "../util/duration.ts";
 import { CredentialStore } from "../vault/credential-store.ts";
 import type { ConfigFile } from "../vault/config/loader.ts";
-import { LoginTokenStore } from "../vault/login-store.ts";
-import { OidcTokenStore, profileSsoStartUrl } from "../vault/oidc-store.ts";
-import type { SessionKey } from "../vault/session-key.ts";
+import { loginSessionsIn } from "../vault/login-store.ts";
+import { oidcStartUrlsIn, profileSsoStartUrl } from "../vault/oidc-store.ts";
+import { isCredentialKey, type SessionKey } from "../vault/session-key.ts";
 import { storedKeyAges } from "../vault/key-age.ts";
-import { SessionStore } from "../vault/session-store.ts";
+import { sessionsIn } from "../vault/session-store.ts";
 import type { CliContext } from "./context.ts";
 import type { Session } from "./global.ts";
 
@@ -76,35 +76,51 @@ export function oidcLabel(config: ConfigFile, startUrl: string): string {
 /** Go text/tabwriter with minwidth 25, padding 2, every cell tab-terminated (so lines keep trailing spaces). */
 export function renderTable(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 25, [...cell].length + 2);
-    });
+  const cells = rows.map((row) => row.map(cellWidth));
+  for (const row of cells) {
+    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 25, (row[i] as number) + 2);
   }
-  return rows.map((row) => `${row.map((c, i) => c + " ".repeat((widths[i] ?? 25) - [...c].length)).join("")}\n`).join("");
+  const lines: string[] = [];
+  rows.forEach((row, r) => {
+    let line = "";
+    for (let i = 0; i < row.length; i++) line += (row[i] as string) + " ".repeat((widths[i] ?? 25) - (cells[r]?.[i] ?? 0));
+    lines.push(`${line}\n`);
+  });
+  return lines.join("");
+}
+
+/** A cell's width in code points (a surrogate pair is one character). */
+function cellWidth(cell: string): number {
+  return /[\uD800-\uDFFF]/.test(cell) ? [...cell].length : cell.length;
 }
 
 export async function runList(o: ListOptions, s: Session): Promise<number> {
   const { rt } = s;
   const keyring = await s.keyring();
   const now = rt.now();
-  const credentialNames = await new CredentialStore(keyring).names();
+  // One listing serves the whole table; --credentials and --profiles need the stored names only.
+  const namesOnly = o.credentials || o.profiles;
+  const keys = namesOnly ? await new CredentialStore(keyring).names() : await keyring.keys();
+  const sessions = namesOnly ? [] : sessionsIn(keys);
+  // A key that parsed as a session is no credential; the others take the full check.
+  const sessionKeys = new Set(sessions.map((x) => x.key));
+  const credentialNames = namesOnly ? keys : keys.filter((k) => !sessionKeys.has(k) && isCredentialKey(k));
   if (o.credentials) {
     for (const name of credentialNames) rt.stdout.write(`${name}\n`);
     return 0;
   }
-  const config = await s.configFile();
+  // Token labels come from key names only: listing never reads or decrypts a token.
+  const tokenUrls = namesOnly ? [] : oidcStartUrlsIn(keys);
+  // SSO tokens are matched to profiles through their settings; without any, headers suffice.
+  const config = tokenUrls.length ? await s.configFile() : await s.configFileForList();
   const profileNames = config.profileNames();
   if (o.profiles) {
     for (const name of profileNames) rt.stdout.write(`${name}\n`);
     return 0;
   }
-  const sessions = await new SessionStore(keyring, () => now).list();
-  // Token labels come from key names only: listing never reads or decrypts a token.
-  const tokenUrls = await new OidcTokenStore(keyring, () => now).startUrls();
   const tokenLabels = new Map(tokenUrls.map((url) => [url, oidcLabel(config, url)]));
   // Console sign-in sessions, also from key names only: `login:<account id>`.
-  const loginSessions = new Set(await new LoginTokenStore(keyring).sessions());
+  const loginSessions = new Set(loginSessionsIn(keys));
   const loginLabel = (arn: string) => `login:${arn.split(":")[4] || arn}`;
   if (o.sessions) {
     for (const label of tokenLabels.values()) rt.stdout.write(`${label}\n`);

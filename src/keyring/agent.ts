@@ -92,6 +92,10 @@ export class AgentKeyring implements Keyring {
     return this.#file.keys();
   }
 
+  keysMatching(match: (key: string) => boolean): Promise<string[]> {
+    return this.#file.keysMatching(match);
+  }
+
   #dir(): string {
     return resolve(this.#file.dir);
   }

@@ -161,19 +161,52 @@ function unb64u(s: string): Uint8Array | undefined {
  * dot. A damaged item (cut short, altered) still does; a stray file (`.DS_Store`, notes) does not.
  */
 export function looksLikeItem(token: string): boolean {
-  const [head, ...rest] = token.trimStart().split(".");
-  return rest.length > 0 && parseHeader(head as string) !== undefined;
+  const text = token.trimStart();
+  const dot = text.indexOf(".");
+  return dot !== -1 && isItemHeader(text.slice(0, dot));
 }
 
-/** A JWE protected header: base64url of strict UTF-8 JSON with a string `alg`; else undefined. */
-function parseHeader(part: string): Record<string, unknown> | undefined {
+/** The part of a file before its first dot is an item's header (see looksLikeItem). */
+function isItemHeader(part: string): boolean {
+  const json = headerJson(part);
+  // The header aws-vault and we write is JSON with a string `alg` when it has this exact shape.
+  return json !== undefined && (WRITTEN_HEADER.test(json) || parseHeaderJson(json) !== undefined);
+}
+
+/** One strict decoder for every header (a listing classifies each file with it). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+const NON_ASCII = /[^\x00-\x7f]/;
+/** jose2go's header (encryptItem writes the same): plain strings (no escapes), a JSON integer. */
+const WRITTEN_HEADER = /^\{"alg":"PBES2-HS256\+A128KW","created":"[^"\\\x00-\x1f]*","enc":"A256GCM","p2c":(?:0|[1-9][0-9]*),"p2s":"[A-Za-z0-9_-]*"\}$/;
+
+/** The text of a base64url header (strict base64url, strict UTF-8); else undefined. */
+function headerJson(part: string): string | undefined {
+  if (!B64U.test(part) || part.length % 4 === 1) return undefined;
   try {
-    // unb64u's undefined decodes to "", which JSON.parse refuses.
-    const header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(unb64u(part))) as Record<string, unknown> | null;
+    // atob (native, and a listing decodes every item's header) gives one character per byte: the
+    // UTF-8 text itself when every byte is ASCII; anything else goes through the strict decoder.
+    const bytes = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+    return NON_ASCII.test(bytes) ? strictUtf8.decode(Buffer.from(part, "base64url")) : bytes;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JWE protected header: a JSON object with a string `alg`; else undefined. */
+function parseHeaderJson(json: string): Record<string, unknown> | undefined {
+  try {
+    const header = JSON.parse(json) as Record<string, unknown> | null;
     return typeof header?.alg === "string" ? header : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A JWE protected header: base64url of strict UTF-8 JSON with a string `alg`; else undefined. */
+function parseHeader(part: string): Record<string, unknown> | undefined {
+  const json = headerJson(part);
+  return json === undefined ? undefined : parseHeaderJson(json);
 }
 
 function parseToken(token: string, where: string): ParsedToken {

@@ -30,6 +30,11 @@ export interface Keyring {
   /** Throws KeyNotFoundError when the key is absent. */
   remove(key: string): Promise<void>;
   keys(): Promise<string[]>;
+  /**
+   * `keys()` narrowed to the keys `match` accepts, same order. Optional: a backend implements it
+   * when it can skip work for the others (the file keyring reads only the matching files).
+   */
+  keysMatching?(match: (key: string) => boolean): Promise<string[]>;
   /** Throws a KeyringError when this backend cannot store an item under the key (a reserved name). */
   checkKey?(key: string): void;
   /** Where an item for this key lives, for messages ("the file ~/.awsvault/keys/x"). */
@@ -38,6 +43,16 @@ export interface Keyring {
 
 export function newItem(key: string, data: Uint8Array, label: string, description = ""): KeyringItem {
   return { key, data, label, description, keychainNotTrustApplication: false, keychainNotSynchronizable: false };
+}
+
+/** The keyring's keys that `match` accepts (`keys().filter(match)`), listed as cheaply as the backend allows. */
+export async function keysMatching(keyring: Keyring, match: (key: string) => boolean): Promise<string[]> {
+  return keyring.keysMatching ? keyring.keysMatching(match) : (await keyring.keys()).filter(match);
+}
+
+/** Whether the keyring lists `key` (as `keys().includes(key)`). */
+export async function hasKey(keyring: Keyring, key: string): Promise<boolean> {
+  return (await keysMatching(keyring, (k) => k === key)).length > 0;
 }
 
 /** Removes a key; false when it was not there (another process may have removed it first). */

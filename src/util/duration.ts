@@ -168,6 +168,13 @@ function fmtFrac(v: bigint, prec: number): [string, bigint] {
 /** Go Duration.String(): `1h0m0s`, `59m58s`, `-3m2s`, `500ms`, `1.5s`, `0s`. */
 export function formatGoDuration(ms: number): string {
   if (!Number.isFinite(ms)) throw new RangeError(`cannot format duration ${ms}`);
+  // Whole seconds (list labels a thousand sessions with them): the same text without BigInt.
+  if (Number.isSafeInteger(ms) && ms % 1000 === 0 && ms !== 0) {
+    const total = Math.abs(ms) / 1000;
+    const h = Math.floor(total / 3600);
+    const m = Math.floor(total / 60) % 60;
+    return `${ms < 0 ? "-" : ""}${h > 0 ? `${h}h${m}m` : m > 0 ? `${m}m` : ""}${total % 60}s`;
+  }
   // Whole milliseconds exactly (ms * 1e6 would lose digits past 2^53 ns, about 104 days).
   const whole = Math.trunc(ms);
   let u = BigInt(whole) * MS + BigInt(Math.round((ms - whole) * 1e6));

@@ -1,5 +1,5 @@
 // Long-term credentials in the keyring, one item per profile (aws-vault's CredentialKeyring).
-import { type Keyring, removeIfPresent } from "../keyring/keyring.ts";
+import { hasKey, type Keyring, keysMatching, removeIfPresent } from "../keyring/keyring.ts";
 import type { Secret } from "../util/secret.ts";
 import { type Credentials, decodeMasterCredentials, encodeMasterCredentials } from "./credentials.ts";
 import { isCredentialKey } from "./session-key.ts";
@@ -8,11 +8,11 @@ export class CredentialStore {
   constructor(readonly keyring: Keyring) {}
 
   async names(): Promise<string[]> {
-    return (await this.keyring.keys()).filter(isCredentialKey);
+    return keysMatching(this.keyring, isCredentialKey);
   }
 
   async has(profile: string): Promise<boolean> {
-    return (await this.keyring.keys()).includes(profile);
+    return hasKey(this.keyring, profile);
   }
 
   async get(profile: string): Promise<Credentials> {

@@ -6,7 +6,7 @@
 //   login-dpop:<session ARN>  the DPoP private key the refresh token is bound to (SEC1 PEM)
 // The credentials and the rotated refresh token are one item, so a refresh replaces both in one write.
 // Nothing here writes a plaintext file.
-import { getIfPresent, type Keyring, newItem, removeIfPresent } from "../keyring/keyring.ts";
+import { getIfPresent, type Keyring, keysMatching, newItem, removeIfPresent } from "../keyring/keyring.ts";
 import { Secret } from "../util/secret.ts";
 import { formatLoginDpopKey, formatLoginTokenKey, parseLoginTokenKey } from "./session-key.ts";
 
@@ -139,11 +139,16 @@ export class LoginTokenStore {
   }
 
   async sessions(): Promise<string[]> {
-    const out: string[] = [];
-    for (const key of await this.keyring.keys()) {
-      const s = parseLoginTokenKey(key);
-      if (s !== undefined) out.push(s);
-    }
-    return out;
+    return loginSessionsIn(await keysMatching(this.keyring, (k) => parseLoginTokenKey(k) !== undefined));
   }
+}
+
+/** The login_session ARNs with a stored token among `keys` (key names only). */
+export function loginSessionsIn(keys: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const s = parseLoginTokenKey(key);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
 }

@@ -9,11 +9,11 @@
 // (which compares the bare URL with prefixed keys and never matches, §16 item 3), lookups here
 // always go through formatOidcKey.
 import type { OidcClientRegistration, OidcToken } from "../aws/types.ts";
-import { getIfPresent, type Keyring, removeIfPresent } from "../keyring/keyring.ts";
+import { getIfPresent, hasKey, type Keyring, keysMatching, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601, goJsonObject, goJsonString, goTimeJson } from "../util/go-format.ts";
 import { Secret } from "../util/secret.ts";
 import { type ConfigFile, ConfigLoader } from "./config/loader.ts";
-import { formatOidcKey, parseOidcKey } from "./session-key.ts";
+import { formatOidcKey, isOidcKey, parseOidcKey } from "./session-key.ts";
 
 /** A cached token: what CreateToken returned, plus when it stops working. */
 export interface CachedOidcToken extends OidcToken {
@@ -97,7 +97,7 @@ export class OidcTokenStore {
   /** The cached token for a start URL; an expired token is removed and reported missing (as aws-vault does). */
   async get(startUrl: string): Promise<CachedOidcToken | undefined> {
     const key = formatOidcKey(startUrl);
-    if (!(await this.keyring.keys()).includes(key)) return undefined;
+    if (!(await hasKey(this.keyring, key))) return undefined;
     const data = await getIfPresent(this.keyring, key);
     if (!data) return undefined;
     const now = this.now();
@@ -116,7 +116,7 @@ export class OidcTokenStore {
    */
   async getRenewable(startUrl: string): Promise<CachedOidcToken | undefined> {
     const key = formatOidcKey(startUrl);
-    if (!(await this.keyring.keys()).includes(key)) return undefined;
+    if (!(await hasKey(this.keyring, key))) return undefined;
     const data = await getIfPresent(this.keyring, key);
     return data ? decodeOidcToken(data, this.now()) : undefined;
   }
@@ -141,17 +141,12 @@ export class OidcTokenStore {
 
   /** True when a token for the start URL is stored (expired or not). Reads key names only. */
   async has(startUrl: string): Promise<boolean> {
-    return (await this.keyring.keys()).includes(formatOidcKey(startUrl));
+    return hasKey(this.keyring, formatOidcKey(startUrl));
   }
 
   /** The start URLs that have a stored token, from key names only (no item is read or decrypted). */
   async startUrls(): Promise<string[]> {
-    const out: string[] = [];
-    for (const key of await this.keyring.keys()) {
-      const url = parseOidcKey(key);
-      if (url !== undefined) out.push(url);
-    }
-    return out;
+    return oidcStartUrlsIn(await keysMatching(this.keyring, isOidcKey));
   }
 
   /** Returns false when there was nothing to remove. */
@@ -182,4 +177,14 @@ export function profileSsoStartUrl(
   } catch {
     return undefined;
   }
+}
+
+/** The start URLs of the OIDC tokens among `keys` (key names only). */
+export function oidcStartUrlsIn(keys: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const url = parseOidcKey(key);
+    if (url !== undefined) out.push(url);
+  }
+  return out;
 }

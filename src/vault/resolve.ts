@@ -3,6 +3,7 @@
 // at most once, at the bottom hop; MFA satisfied there is not asked again on hops with the same
 // serial. Each decision is logged with its reason.
 import { CredentialsError } from "../errors.ts";
+import { keysMatching } from "../keyring/keyring.ts";
 import { formatGoDuration } from "../util/duration.ts";
 import {
   DEFAULT_SESSION_DURATION,
@@ -35,8 +36,11 @@ export interface ResolveOptions {
 
 export class ProviderResolver {
   #chainedMfa = "";
-  /** The keyring's keys (CredentialStore.has), listed once per resolution (a chain asks once per hop; nothing is written meanwhile). */
-  #storedNames: Promise<string[]> | undefined;
+  /**
+   * Which profiles have stored keys: the first hop lists the names of its whole source_profile
+   * chain at once (one listing per resolution, only those names; nothing is written meanwhile).
+   */
+  readonly #stored = new Map<string, Promise<Set<string>>>();
 
   constructor(
     private readonly deps: VaultDeps,
@@ -48,7 +52,7 @@ export class ProviderResolver {
   }
 
   async providerFor(c: ProfileConfig): Promise<CredentialsProvider> {
-    const hasStored = (await (this.#storedNames ??= this.deps.keyring.keys())).includes(c.profileName);
+    const hasStored = (await this.#storedAmong(c)).has(c.profileName);
     if (hasStored || c.sourceProfile) return this.#sourceCredentialsWithSession(c, hasStored);
     if (c.loginSession) {
       this.#log(`profile ${c.profileName}: using console sign-in session ${c.loginSession}`);
@@ -82,6 +86,16 @@ export class ProviderResolver {
     throw new CredentialsError(`profile ${c.profileName}: credentials missing`, {
       hints: [`store keys with \`aws-vault add ${c.profileName}\`, or give the profile a source_profile, SSO or credential_process`],
     });
+  }
+
+  #storedAmong(c: ProfileConfig): Promise<Set<string>> {
+    const known = this.#stored.get(c.profileName);
+    if (known) return known;
+    const names = new Set<string>();
+    for (let p: ProfileConfig | undefined = c; p && !this.#stored.has(p.profileName); p = p.sourceProfile) names.add(p.profileName);
+    const listed = keysMatching(this.deps.keyring, (k) => names.has(k)).then((keys) => new Set(keys));
+    for (const name of names) this.#stored.set(name, listed);
+    return listed;
   }
 
   /**

@@ -36,9 +36,18 @@ function b64(s: string): string {
  * padding and any other character are refused, and so is a length that leaves one odd character.
  */
 function unb64(s: string): string | undefined {
+  if (!isB64(s)) return undefined;
   const t = s.replace(/[\r\n]/g, "");
-  if (!/^[A-Za-z0-9_-]*$/.test(t) || t.length % 4 === 1) return undefined;
-  return Buffer.from(t, "base64url").toString("utf8");
+  // atob (native; list decodes every session's name) gives one character per byte: the text
+  // itself when every byte is ASCII.
+  const bytes = atob(t.replace(/-/g, "+").replace(/_/g, "/"));
+  return /[^\x00-\x7f]/.test(bytes) ? Buffer.from(t, "base64url").toString("utf8") : bytes;
+}
+
+/** Whether unb64 decodes `s`. */
+function isB64(s: string): boolean {
+  const t = s.includes("\r") || s.includes("\n") ? s.replace(/[\r\n]/g, "") : s;
+  return /^[A-Za-z0-9_-]*$/.test(t) && t.length % 4 !== 1;
 }
 
 /** strconv.Atoi's range (int64): a larger expiry does not parse in aws-vault either. */
@@ -46,9 +55,13 @@ const MAX_INT64 = (1n << 63n) - 1n;
 /** The latest instant a JS Date holds (year 275760); later expiries are clamped to it. */
 const MAX_DATE_MS = 8.64e15;
 
+function fitsInt64(digits: string): boolean {
+  return digits.length < 19 || BigInt(digits) <= MAX_INT64;
+}
+
 function parseExpiry(digits: string): Date | undefined {
+  if (!fitsInt64(digits)) return undefined;
   const seconds = BigInt(digits);
-  if (seconds > MAX_INT64) return undefined;
   return new Date(seconds * 1000n > BigInt(MAX_DATE_MS) ? MAX_DATE_MS : Number(seconds) * 1000);
 }
 
@@ -62,7 +75,8 @@ export function formatSessionKey(k: SessionKey): string {
 }
 
 export function isLegacySessionKey(key: string): boolean {
-  return LEGACY.some((re) => re.test(key));
+  // Every legacy format starts with "session" or has " session (": most keys need no regular expression.
+  return (key.startsWith("session") || key.includes(" session (")) && LEGACY.some((re) => re.test(key));
 }
 
 /**
@@ -81,6 +95,9 @@ export function parseSessionKey(key: string): SessionKey | undefined {
   return { type: m[1] ?? "", profileName, mfaSerial, expiration };
 }
 
+/** The expiry field of a current-format key. */
+const TRAILING_DIGITS = /,([0-9]+)$/;
+
 /**
  * What removeOldSessions deletes: a legacy-format key, or a current-format session that expired at
  * or before `nowMs`: `isLegacySessionKey(key) || parseSessionKey(key)?.expiration <= now`, with the
@@ -90,6 +107,9 @@ export function parseSessionKey(key: string): SessionKey | undefined {
 export function isOldSessionKey(key: string, nowMs: number): boolean {
   if (!key.includes(",") && !key.includes(":") && !key.includes(" session (")) return false;
   if (isLegacySessionKey(key)) return true;
+  // An expiry still ahead is not old, whether or not the rest parses: no need to decode the names.
+  const expiry = TRAILING_DIGITS.exec(key);
+  if (expiry && Number(expiry[1]) * 1000 > nowMs) return false;
   const s = parseSessionKey(key);
   return s !== undefined && s.expiration.getTime() <= nowMs;
 }
@@ -99,7 +119,10 @@ export function isOldSessionKey(key: string, nowMs: number): boolean {
  * only looks like one (`a,b,,1`: "b" is not base64url) is a credential's name, as in aws-vault.
  */
 export function isCurrentSessionKey(key: string): boolean {
-  return parseSessionKey(key) !== undefined;
+  if (isLegacySessionKey(key)) return false;
+  const m = CURRENT.exec(key);
+  // The checks parseSessionKey makes, without decoding the names (decoding cannot fail once they pass).
+  return m !== null && isB64(m[2] ?? "") && isB64(m[3] ?? "") && fitsInt64(m[4] ?? "");
 }
 
 export function isSessionKey(key: string): boolean {

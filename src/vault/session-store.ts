@@ -1,5 +1,5 @@
 // Cached temporary credentials in the keyring (aws-vault's SessionKeyring).
-import { getIfPresent, type Keyring, removeIfPresent } from "../keyring/keyring.ts";
+import { getIfPresent, type Keyring, keysMatching, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601 } from "../util/go-format.ts";
 import { type Credentials, decodeSessionCredentials, encodeSessionCredentials } from "./credentials.ts";
 import {
@@ -29,17 +29,25 @@ export class SessionStore {
     private readonly now: () => Date,
   ) {}
 
-  async #findKey(lookup: SessionLookup, keys?: readonly string[]): Promise<string | undefined> {
+  /**
+   * The keys a lookup needs, from one listing: this session's (by its prefix) and the old sessions
+   * to sweep. Only those are listed, so the file keyring reads a few files, not every item.
+   */
+  async #lookupKeys(lookup: SessionLookup, nowMs: number): Promise<{ key: string | undefined; old: string[] }> {
     const prefix = sessionKeyPrefix(lookup.type, lookup.profileName, lookup.mfaSerial ?? "");
-    return (keys ?? (await this.keyring.keys())).find((k) => k.startsWith(prefix) && isCurrentSessionKey(k));
+    const old: string[] = [];
+    let key: string | undefined;
+    for (const k of await keysMatching(this.keyring, (k) => k.startsWith(prefix) || isOldSessionKey(k, nowMs))) {
+      if (isOldSessionKey(k, nowMs)) old.push(k);
+      else if (key === undefined && isCurrentSessionKey(k)) key = k;
+    }
+    return { key, old };
   }
 
   /** The cached credentials for this session, or undefined (missing or unreadable). */
   async get(lookup: SessionLookup): Promise<CachedSession | undefined> {
-    // One listing for both steps (a keyring of 2,000 items is listed once, not twice).
-    const keys = await this.keyring.keys();
-    const { old } = await this.#removeOld(keys);
-    const key = await this.#findKey(lookup, old.size ? keys.filter((k) => !old.has(k)) : keys);
+    const { key, old } = await this.#lookupKeys(lookup, this.now().getTime());
+    await this.#remove(old);
     if (!key) return undefined;
     const session = parseSessionKey(key);
     if (!session) return undefined;
@@ -50,7 +58,8 @@ export class SessionStore {
   }
 
   async set(lookup: SessionLookup, creds: Credentials): Promise<void> {
-    await this.removeOldSessions();
+    const { key: old, old: expired } = await this.#lookupKeys(lookup, this.now().getTime());
+    await this.#remove(expired);
     const expiration = creds.expiration ?? this.now();
     const session: SessionKey = {
       type: lookup.type,
@@ -59,7 +68,6 @@ export class SessionStore {
       expiration,
     };
     const key = formatSessionKey(session);
-    const old = await this.#findKey(lookup);
     await this.keyring.set({
       key,
       data: encodeSessionCredentials(creds),
@@ -71,32 +79,22 @@ export class SessionStore {
     if (old && old !== key) await removeIfPresent(this.keyring, old);
   }
 
-  /** Every current-format session, parsed. */
+  /** Every current-format session, parsed (from key names: no item is read). */
   async list(): Promise<Array<{ key: string; session: SessionKey }>> {
-    const out: Array<{ key: string; session: SessionKey }> = [];
-    for (const key of await this.keyring.keys()) {
-      const session = parseSessionKey(key);
-      if (session) out.push({ key, session });
-    }
-    return out;
+    return sessionsIn(await keysMatching(this.keyring, isCurrentSessionKey));
   }
 
   /** Deletes legacy-format and expired sessions; returns how many. */
   async removeOldSessions(): Promise<number> {
-    return (await this.#removeOld(await this.keyring.keys())).removed;
+    const nowMs = this.now().getTime();
+    return this.#remove(await keysMatching(this.keyring, (k) => isOldSessionKey(k, nowMs)));
   }
 
-  /** Of `keys`, deletes the legacy-format and expired sessions: those keys, and how many this call removed. */
-  async #removeOld(keys: readonly string[]): Promise<{ old: Set<string>; removed: number }> {
-    const now = this.now().getTime();
-    const old = new Set<string>();
+  /** Removes these keys; returns how many this call removed (another process may have been first). */
+  async #remove(keys: readonly string[]): Promise<number> {
     let removed = 0;
-    for (const key of keys) {
-      if (!isOldSessionKey(key, now)) continue;
-      old.add(key);
-      if (await removeIfPresent(this.keyring, key)) removed++;
-    }
-    return { old, removed };
+    for (const key of keys) if (await removeIfPresent(this.keyring, key)) removed++;
+    return removed;
   }
 
   async removeForProfile(profileName: string): Promise<number> {
@@ -112,5 +110,14 @@ export class SessionStore {
     for (const { key } of await this.list()) if (await removeIfPresent(this.keyring, key)) n++;
     return n;
   }
+}
 
+/** The current-format sessions among `keys`, parsed, in the same order. */
+export function sessionsIn(keys: readonly string[]): Array<{ key: string; session: SessionKey }> {
+  const out: Array<{ key: string; session: SessionKey }> = [];
+  for (const key of keys) {
+    const session = parseSessionKey(key);
+    if (session) out.push({ key, session });
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigFile, ConfigLoader, type EndpointService, profileExists, serviceEndpoint } from "../../src/vault/config/loader.ts";
 import type { ProfileConfig } from "../../src/vault/config/profile.ts";
-import { configForProfile } from "../../src/vault/config/scan.ts";
+import { configForList, configForProfile } from "../../src/vault/config/scan.ts";
 
 const FILE = "/home/u/.aws/config";
 const SERVICES: EndpointService[] = ["sts", "sso", "sso_oidc"];
@@ -110,6 +110,45 @@ describe("configForProfile (only the sections a profile needs)", () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 40 }), (lines) => {
         same(lines.join("\n"), NAMES);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** What `list` reads from a config (without SSO tokens): the profile names, and each one's login_session. */
+function listView(load: () => ConfigFile): unknown {
+  try {
+    const file = load();
+    return file.profileNames().map((n) => [n, file.profileSection(n)?.["login_session"]]);
+  } catch (e) {
+    return { error: `${(e as Error).constructor.name}: ${(e as Error).message}` };
+  }
+}
+
+describe("configForList (headers, [default] and login_session only)", () => {
+  const sameList = (text: string) => expect(listView(() => configForList(text, FILE)), text).toEqual(listView(() => ConfigFile.fromText(text, FILE)));
+
+  it("lists the profiles of the full parse, an empty [default] left out, repeated headers once", () => {
+    sameList("[default]\n[profile a]\nregion = x\n[profile b]\n[profile a]\nregion = y\n[sso-session s]\nsso_region = r\n");
+    sameList("[default]\nregion = x\n[profile default]\n[profile  c]\n[preview]\nx = 1\n");
+    sameList("[profile a]\nlogin_session = arn:aws:iam::1:user/a\n[profile b]\n");
+    sameList("[profile a]\nregion = x\n[profile z]\nthis line is broken\n");
+    sameList("\uFEFF[default]\r\nregion = x\r\n");
+  });
+
+  it("matches the full parse on generated configs", () => {
+    const line = fc.oneof(
+      fc.constantFrom(
+        "[default]", "[profile a]", "[profile b]", "[ profile root ]", "[sso-session a]", "[services b]", "[DEFAULT]",
+        "[profile default]", "  [profile a]", "# c", "", "s3 =", "  endpoint_url = http://x", "region = r1", "REGION: r3",
+        "mfa_serial = m", "login_session = arn:aws:iam::1:user/x", "  bare text", '[profile "a"]', "[profile 'c' x]",
+      ),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 30 }), (lines) => {
+        sameList(lines.join("\n"));
       }),
       { numRuns: 300 },
     );

@@ -249,6 +249,17 @@ describe("file format: item shape and JSON", () => {
     expect(looksLikeItem(`${Buffer.from('{"alg":"x","created":"\u00e9"}').toString("base64url")}.x`)).toBe(true);
   });
 
+  it("judges headers of the written shape exactly as JSON.parse would", () => {
+    const shaped = (created: string, p2c: string) =>
+      `${Buffer.from(`{"alg":"PBES2-HS256+A128KW","created":"${created}","enc":"A256GCM","p2c":${p2c},"p2s":"AAAAAAAAAAAAAAAA"}`).toString("base64url")}.x`;
+    expect(looksLikeItem(shaped("2026-03-01 12:00:00 +0000 UTC", "8192"))).toBe(true);
+    expect(looksLikeItem(shaped("\u00e9 \u2028", "8192"))).toBe(true);
+    expect(looksLikeItem(shaped('a\\"b', "1"))).toBe(true); // an escaped quote: valid JSON, not the plain shape
+    expect(looksLikeItem(shaped("a\tb", "8192"))).toBe(false); // a raw control character
+    expect(looksLikeItem(shaped("x", "08192"))).toBe(false); // not a JSON number
+    expect(looksLikeItem(shaped("x", "8192").replace(/^(.{60}).*\./, "$1."))).toBe(false); // cut short
+  });
+
   it("decodes the item JSON strictly enough, and names damage when the plaintext is not an item", () => {
     const enc = (s: string) => new TextEncoder().encode(s);
     expect(

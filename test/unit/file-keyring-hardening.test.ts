@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../../src/errors.ts";
-import { DamagedItemError, pbes2Derivations } from "../../src/keyring/file-format.ts";
+import { DamagedItemError, looksLikeItem, pbes2Derivations } from "../../src/keyring/file-format.ts";
 import { FileKeyring, fileKeyProblem, isOwnFileName, STALE_TEMP_MS, writeFileAtomic } from "../../src/keyring/file.ts";
 import { newItem } from "../../src/keyring/keyring.ts";
 import { Secret } from "../../src/util/secret.ts";
@@ -288,6 +288,27 @@ describe("file keyring: the folder's other files", () => {
     mkdirSync(join(dir, "folder"));
     writeFileSync(join(dir, "cut"), jweShaped.split(".")[0] + ".");
     expect(await kr.keys()).toEqual(["cut", "real"]);
+  });
+
+  it("judges a file by its start as looksLikeItem judges its whole text (read in part or whole)", async () => {
+    const { dir, kr } = setup({ env: PASS });
+    await kr.set(item("real"));
+    const [h, ...rest] = readFileSync(join(dir, "real"), "utf8").split(".");
+    const longHeader = Buffer.from(`{"alg":"x","pad":"${"a".repeat(5000)}"}`).toString("base64url");
+    const files: Record<string, string> = {
+      spaced: ` \n\t${h}.${rest.join(".")}`,
+      bom: `\uFEFF${h}.x`,
+      "long-header": `${longHeader}.x`,
+      "long-garbage": `${"A".repeat(5000)}.x`,
+      "no-dot": h as string,
+      "non-ascii": `${h}\u00e9.x`,
+      "dot-first": `.${h}`,
+      "pad-only": `${" ".repeat(5000)}${h}.x`,
+    };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const expected = Object.keys(files).filter((n) => looksLikeItem(files[n] as string));
+    expect(expected.sort()).toEqual(["bom", "long-header", "pad-only", "spaced"]);
+    expect(await kr.keys()).toEqual([...expected, "real"].sort());
   });
 
   it("sees a stray file that becomes an item, and an item that becomes a stray file", async () => {

@@ -55,6 +55,14 @@ const SECTION_PREFIXES: ReadonlyArray<[string, IniSectionKind]> = [
   ["services", "services"],
 ];
 
+/** `profile NAME` (or sso-session/services) where shell-splitting can only give the two words as written. */
+const PLAIN_HEADER = /^(?:profile|sso-session|services) [A-Za-z0-9_.@+=,:/%-]+$/;
+
+/** A header classifyHeader reads as `<kind> <name>` exactly as written (the pre-scan's fast path too). */
+export function isPlainHeader(header: string): boolean {
+  return PLAIN_HEADER.test(header);
+}
+
 const SHELL_SPACE = new Set([" ", "\t", "\r", "\n"]);
 
 /**
@@ -115,6 +123,11 @@ function snippet(text: string): string {
 /** botocore's build_profile_map/_parse_section: the header text between the brackets, untrimmed. */
 export function classifyHeader(header: string): { kind: IniSectionKind; name: string } | undefined {
   if (header === "default") return { kind: "default", name: "default" };
+  // The common header, whose two shell words are exactly as written (no quote, escape or space).
+  if (isPlainHeader(header)) {
+    const space = header.indexOf(" ");
+    return { kind: header.slice(0, space) as IniSectionKind, name: header.slice(space + 1) };
+  }
   for (const [prefix, kind] of SECTION_PREFIXES) {
     if (header.startsWith(prefix)) {
       const words = shellSplit(header);
@@ -134,12 +147,9 @@ function isCommentStart(c: string | undefined): boolean {
  */
 function cleanValue(raw: string): string {
   let v = raw.trim();
-  for (let i = 1; i < v.length; i++) {
-    if (isCommentStart(v[i]) && /\s/.test(v[i - 1] ?? "")) {
-      v = v.slice(0, i).trimEnd();
-      break;
-    }
-  }
+  // The first `#` or `;` after whitespace starts a comment.
+  const comment = v.includes("#") || v.includes(";") ? v.search(/\s[#;]/) : -1;
+  if (comment !== -1) v = v.slice(0, comment + 1).trimEnd();
   const q = v[0];
   if (v.length >= 2 && (q === '"' || q === "'") && v.indexOf(q, 1) === v.length - 1) v = v.slice(1, -1);
   return v;
@@ -169,7 +179,7 @@ export function parseIni(text: string, fileName: string): IniDocument {
   let nestedKey: string | undefined;
 
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  const lines = body.split(/\r\n|\n|\r/);
+  const lines = body.includes("\r") ? body.split(/\r\n|\n|\r/) : body.split("\n");
 
   for (let index = 0; index < lines.length; index++) {
     const lineNo = index + 1;
@@ -226,7 +236,7 @@ export function parseIni(text: string, fileName: string): IniDocument {
     if (kv.key === "") throw fail(lineNo, 'missing key name before "="');
     if (current !== undefined) {
       current.values[kv.key] = kv.value;
-      delete current.nested[kv.key];
+      if (kv.key in current.nested) delete current.nested[kv.key];
     }
     if (kv.value === "") nestedKey = kv.key;
   }
