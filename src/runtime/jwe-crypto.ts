@@ -68,9 +68,7 @@ function nodeCrypto(): typeof import("node:crypto") {
 
 /** The error WebCrypto gives for a failed check, so a cause reads the same under either set. */
 function operationError(cause: unknown): DOMException {
-  const e = new DOMException("The operation failed for an operation-specific reason", "OperationError");
-  Object.defineProperty(e, "cause", { value: cause, configurable: true, writable: true });
-  return e;
+  return Object.assign(new DOMException("The operation failed for an operation-specific reason", "OperationError"), { cause });
 }
 
 /** A KeyObject holding the bytes; the copy given to it is zeroed. */

@@ -110,6 +110,14 @@ describe("file keyring crypto: node:crypto and WebCrypto", () => {
     const otherAad = new TextEncoder().encode("headeR");
     await expect(node.open(await node.unwrap(kn, wrapped), iv, otherAad, sealed)).rejects.toMatchObject({ name: "OperationError" });
     await expect(web.open(await web.unwrap(kw, wrapped), iv, otherAad, sealed)).rejects.toMatchObject({ name: "OperationError" });
+    // Cut shorter than a tag: refused the same way (file-format.ts never passes one).
+    await expect(node.open(await node.unwrap(kn, wrapped), iv, aad, new Uint8Array(5))).rejects.toMatchObject({ name: "OperationError" });
+    await expect(web.open(await web.unwrap(kw, wrapped), iv, aad, new Uint8Array(5))).rejects.toMatchObject({ name: "OperationError" });
+    // node:crypto's failure reads as WebCrypto's, and keeps OpenSSL's reason as its cause.
+    const failed = await failure(node.unwrap(other[0], wrapped));
+    expect(failed.message).toBe((await failure(web.unwrap(other[1], wrapped))).message);
+    expect(failed.cause).toBeInstanceOf(Error);
+    expect([node.name, web.name]).toEqual(["node:crypto", "WebCrypto"]);
     expect(node.random(12)).toHaveLength(12);
     expect(web.random(12)).toHaveLength(12);
     expect(node.random(32)).not.toEqual(node.random(32));
