@@ -1,7 +1,7 @@
 // The session cache decorator (aws-vault's CachedSessionProvider), plus what aws-vault lacks:
 // concurrent invocations for one session, in this process or others, share one STS call (and so
 // one MFA prompt), and a cached session is reused only while it covers the duration asked for.
-import { mkdir } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { KeyringError, WrongPassphraseError } from "../errors.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -76,7 +76,7 @@ export function cachedSessionProvider(
     const hit = await usable(await cachedSession(quiet), quiet);
     fromCache = hit !== undefined;
     if (hit) return hit;
-    await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
+    mkdirSync(deps.lockDir, { recursive: true, mode: 0o700 });
     const lockName = nodeCrypto()
       .createHash("sha256")
       .update(`${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${lookup.type}\0${lookup.profileName}\0${lookup.mfaSerial ?? ""}`)
