@@ -16,7 +16,7 @@ import { withFileLock } from "../runtime/lock.ts";
 import { goQuote } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
 import { DamagedItemError, decodeFileName, decryptItem, encodeFileName, encryptItem, looksLikeItem } from "./file-format.ts";
-import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
+import type { ItemMetadata, Keyring, KeyringItem, ListingOptions } from "./keyring.ts";
 
 const LOCK_NAME = ".aws-vault-lock";
 const LOCK_BREAK_PREFIX = `${LOCK_NAME}.`;
@@ -25,8 +25,16 @@ const TMP_PREFIX = ".aws-vault-tmp-";
 export const STALE_TEMP_MS = 5 * 60 * 1000;
 /** NAME_MAX of the common Linux and macOS file systems. */
 const MAX_FILE_NAME_BYTES = 255;
+/** How long a lookup's listing, and the files it read, may answer the next lookup or read (ListingOptions.recent). */
+const RECENT_MS = 1000;
 
 let fileReads = 0;
+let folderListings = 0;
+
+/** How many times the file keyrings of this process have listed their folder. */
+export function fileKeyringListings(): number {
+  return folderListings;
+}
 
 /** How many files the file keyrings of this process have read (listing checks and item reads). */
 export function fileKeyringReads(): number {
@@ -81,6 +89,13 @@ export class FileKeyring implements Keyring {
   #passphrase: Secret | undefined;
   /** The passphrase opened (or unwrapped the key of) at least one item in this folder. */
   #verified = false;
+  /**
+   * The last lookup's listing (plain names), for one `recent` lookup right after it; and the item
+   * files that lookup read to check their shape, for a `get` right after it (a cached export lists
+   * the folder for the stored-key check, then for its session, then reads the session it just
+   * checked). Forgotten on every write, and after RECENT_MS.
+   */
+  #recent: { at: number; names?: string[]; texts: Map<string, string> } | undefined;
 
   constructor(opts: FileKeyringOptions) {
     if (!opts.dir) throw new KeyringError("No directory provided for file keyring");
@@ -156,7 +171,9 @@ export class FileKeyring implements Keyring {
     }
     try {
       fileReads++;
-      return looksLikeItem(readFileSync(path, "utf8"));
+      const text = readFileSync(path, "utf8");
+      if (typeof entry === "string") this.#recent?.texts.set(entry, text);
+      return looksLikeItem(text);
     } catch (e) {
       return errnoCode(e) !== "ENOENT";
     }
@@ -168,11 +185,14 @@ export class FileKeyring implements Keyring {
    * folder of 2,000 items reads one file, not 2,000. Synchronous: with 2,000 items, awaiting each
    * call made thousands of thread-pool round trips per listing.
    */
-  #itemFiles(match?: (key: string) => boolean): string[] {
+  #itemFiles(match?: (key: string) => boolean, opts?: ListingOptions): string[] {
     const files: string[] = [];
     if (match) {
       // A lookup matches a few names: plain names, and a stat for those few.
-      for (const name of this.#names()) {
+      const recent = opts?.recent ? this.#takeRecent()?.names : undefined;
+      const names = recent ?? this.#names();
+      this.#recent = { at: this.#opts.now().getTime(), names: recent ? undefined : names, texts: new Map() };
+      for (const name of names) {
         if (!isOwnFileName(name) && match(decodeFileName(name)) && this.#isItemFile(name)) files.push(name);
       }
     } else {
@@ -197,7 +217,16 @@ export class FileKeyring implements Keyring {
     return this.#list(() => readdirSync(this.#opts.dir));
   }
 
+  /** What the last lookup saw, when it was moments ago (and nothing was written since); used once. */
+  #takeRecent(): { names?: string[]; texts: Map<string, string> } | undefined {
+    const recent = this.#recent;
+    this.#recent = undefined;
+    return recent && Math.abs(this.#opts.now().getTime() - recent.at) < RECENT_MS ? recent : undefined;
+  }
+
   #list<T>(read: () => T[]): T[] {
+    folderListings++;
+    this.#recent = undefined;
     try {
       return read();
     } catch (e) {
@@ -215,6 +244,9 @@ export class FileKeyring implements Keyring {
   async #readToken(key: string): Promise<{ where: string; token: string }> {
     const where = this.#itemPath(key);
     if (where === undefined) throw new KeyNotFoundError(key);
+    // The file the last lookup just read to check its shape: the same read, not a second one.
+    const recent = this.#recent?.texts.get(encodeFileName(key));
+    if (recent !== undefined && this.#takeRecent() !== undefined) return { where, token: recent };
     try {
       fileReads++;
       return { where, token: readFileSync(where, "utf8") };
@@ -335,6 +367,7 @@ export class FileKeyring implements Keyring {
 
   async set(item: KeyringItem): Promise<void> {
     this.checkKey(item.key);
+    this.#recent = undefined;
     await this.#ensureDir();
     await withFileLock(join(this.#opts.dir, LOCK_NAME), async () => {
       await this.#removeStaleTemps();
@@ -368,6 +401,7 @@ export class FileKeyring implements Keyring {
   }
 
   async remove(key: string): Promise<void> {
+    this.#recent = undefined;
     const where = this.#itemPath(key);
     if (where === undefined) throw new KeyNotFoundError(key);
     try {
@@ -382,8 +416,8 @@ export class FileKeyring implements Keyring {
     return this.#itemFiles().map(decodeFileName);
   }
 
-  async keysMatching(match: (key: string) => boolean): Promise<string[]> {
-    return this.#itemFiles(match).map(decodeFileName);
+  async keysMatching(match: (key: string) => boolean, opts?: ListingOptions): Promise<string[]> {
+    return this.#itemFiles(match, opts).map(decodeFileName);
   }
 }
 
