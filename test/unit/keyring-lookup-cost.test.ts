@@ -174,7 +174,7 @@ describe("a cached export lists the folder once", () => {
       lockDir: join(dir, "..", "locks"),
     } satisfies VaultDeps;
     const provider = cachedSessionProvider(deps, lookup, inner);
-    expect((await provider.retrieve()).sessionToken.reveal()).toBe("other");
+    expect((await provider.retrieve()).sessionToken?.reveal()).toBe("other");
     expect(stsCalls).toBe(0);
     expect(provider.fromCache).toBe(true);
   });
