@@ -96,6 +96,16 @@ const CASES = [
     check: jsonCheck(),
   },
   {
+    // Not aws-vault: bench/lower-bound.mjs does only the cached export's file work and crypto (read config,
+    // list keys, read and decrypt the session item, print JSON), run by node and compiled with the binary's
+    // bun flags. Its ratio is the least any implementation of this format reaches in that runtime.
+    id: "lower bound: the cached export's own work",
+    what: "bench/lower-bound.mjs: read the config, list the keyring, read and decrypt the cached session (PBKDF2, AES-KW, AES-GCM), print JSON; nothing else",
+    kind: "process",
+    argv: (fx, artifact) => (artifact === "bun" ? [fx.lowerBoundBun] : [process.execPath, join(root, "bench/lower-bound.mjs")]),
+    check: jsonCheck(),
+  },
+  {
     // Issue 10: the same export with no AWS_VAULT_FILE_PASSPHRASE, answered by an agent unlocked in set-up.
     id: "export (cached, agent)",
     what: "the same export through an unlocked file keyring agent (no AWS_VAULT_FILE_PASSPHRASE in the environment)",
@@ -231,6 +241,10 @@ function buildFloorBun(ctx) {
     stdio: ["ignore", "ignore", "inherit"],
   });
   BASELINES[1].argv = [out];
+  ctx.lowerBoundBun = join(dir, "lower-bound-bun");
+  execFileSync(join(root, "node_modules/.bin/bun"), ["build", ...BUN_COMPILE_FLAGS, join(root, "bench/lower-bound.mjs"), "--outfile", ctx.lowerBoundBun], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 /** Peak RSS (KiB, GNU time's %M) of one run, or undefined where /usr/bin/time is missing. */
@@ -251,7 +265,7 @@ async function runProcessCases(ctx, cases) {
     ...BASELINES.map((b) => ({ ...b, env: ctx.env, baseline: true })),
     ...cases.filter((c) => !c.pending).flatMap((c) =>
       ARTIFACTS.map((a) => ({
-        case: c.id, artifact: a.name, argv: [...a.argv, ...c.args(ctx)], check: c.check, env: c.env?.(ctx) ?? ctx.env,
+        case: c.id, artifact: a.name, argv: c.argv ? c.argv(ctx, a.name) : [...a.argv, ...c.args(ctx)], check: c.check, env: c.env?.(ctx) ?? ctx.env,
         maxRuns: c.maxRuns ?? Infinity, rss: c.rss, goal: c.goal,
       })),
     ),
@@ -338,7 +352,7 @@ try {
   await setupFixture(ctx);
   buildFloorBun(ctx);
   if (FIXTURES_ONLY) {
-    const envs = { env: ctx.env, agentEnv: ctx.agentEnv, bigEnv: ctx.bigEnv, hugeEnv: ctx.hugeEnv, floorBun: BASELINES[1].argv[0] };
+    const envs = { env: ctx.env, agentEnv: ctx.agentEnv, bigEnv: ctx.bigEnv, hugeEnv: ctx.hugeEnv, floorBun: BASELINES[1].argv[0], lowerBoundBun: ctx.lowerBoundBun };
     writeFileSync(join(ctx.home, "env.json"), `${JSON.stringify(envs, null, 2)}\n`, { mode: 0o600 });
     console.log(ctx.home);
     ctx.keepHome = true;
