@@ -1,5 +1,5 @@
 // Where the agent's socket lives, and the checks a client makes before trusting it.
-import { lstat, mkdir } from "node:fs/promises";
+import { lstatSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { KeyringError } from "../errors.ts";
 
@@ -39,7 +39,7 @@ export async function checkSocketFolder(socketPath: string, uid: number | undefi
   const dir = dirname(socketPath);
   let st;
   try {
-    st = await lstat(dir);
+    st = lstatSync(dir); // sync: node:fs/promises stays off the agent path
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw new KeyringError(`cannot check the aws-vault agent folder ${dir}: ${(e as Error).message}`, { cause: e });
@@ -65,15 +65,10 @@ export async function ensureSocketFolder(socketPath: string, uid: number | undef
   try {
     // Not `recursive: true`: its retry loop never ends on some file systems (/proc). The folder's
     // parent (~/.awsvault, $XDG_RUNTIME_DIR) is created if missing, nothing higher.
-    await mkdir(dir, { mode: 0o700 }).catch(async (e: NodeJS.ErrnoException) => {
-      if (e.code === "EEXIST") return;
+    mkdirIfMissing(dir, (e) => {
       if (e.code !== "ENOENT") throw e;
-      await mkdir(dirname(dir), { mode: 0o700 }).catch((p: NodeJS.ErrnoException) => {
-        if (p.code !== "EEXIST") throw p;
-      });
-      await mkdir(dir, { mode: 0o700 }).catch((again: NodeJS.ErrnoException) => {
-        if (again.code !== "EEXIST") throw again;
-      });
+      mkdirIfMissing(dirname(dir));
+      mkdirIfMissing(dir);
     });
   } catch (e) {
     throw new KeyringError(`cannot create the aws-vault agent folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
@@ -82,4 +77,15 @@ export async function ensureSocketFolder(socketPath: string, uid: number | undef
     });
   }
   await checkSocketFolder(socketPath, uid);
+}
+
+/** mkdir (0700, not recursive); EEXIST is success; any other error goes to `otherwise` (default: thrown). */
+function mkdirIfMissing(dir: string, otherwise: (e: NodeJS.ErrnoException) => void = (e) => {
+  throw e;
+}): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") otherwise(e as NodeJS.ErrnoException);
+  }
 }

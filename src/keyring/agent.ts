@@ -17,7 +17,7 @@ import { type AgentRequest, type AgentResponse, fromWire, toWire } from "../agen
 import { withFileLock } from "../runtime/lock.ts";
 import type { Secret } from "../util/secret.ts";
 import { FileKeyring, type FileKeyringOptions, type PassphraseSource } from "./file.ts";
-import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
+import type { ItemMetadata, Keyring, KeyringItem, ListingOptions } from "./keyring.ts";
 
 export type AgentMode = "auto" | "on" | "off";
 
@@ -92,8 +92,8 @@ export class AgentKeyring implements Keyring {
     return this.#file.keys();
   }
 
-  keysMatching(match: (key: string) => boolean): Promise<string[]> {
-    return this.#file.keysMatching(match);
+  keysMatching(match: (key: string) => boolean, opts?: ListingOptions): Promise<string[]> {
+    return this.#file.keysMatching(match, opts);
   }
 
   #dir(): string {

@@ -7,15 +7,16 @@
 // (`.aws-vault-tmp-*`). Those names are reserved: no item may take them, they are never listed,
 // and temp files orphaned by a killed writer are removed by the next write. Any other file that
 // does not have the shape of an item (`.DS_Store`, notes) is left alone and not listed.
-import { type Dirent, readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+// Synchronous file calls throughout: the items are small, and under Bun each promise-based call is a
+// thread-pool round trip (and node:fs/promises alone cost a cached `export` ~0.8 ms to load).
+import { closeSync, type Dirent, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
 import { withFileLock } from "../runtime/lock.ts";
 import { goQuote } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
 import { DamagedItemError, decodeFileName, decryptItem, encodeFileName, encryptItem, looksLikeItem } from "./file-format.ts";
-import type { ItemMetadata, Keyring, KeyringItem } from "./keyring.ts";
+import type { ItemMetadata, Keyring, KeyringItem, ListingOptions } from "./keyring.ts";
 
 const LOCK_NAME = ".aws-vault-lock";
 const LOCK_BREAK_PREFIX = `${LOCK_NAME}.`;
@@ -24,8 +25,16 @@ const TMP_PREFIX = ".aws-vault-tmp-";
 export const STALE_TEMP_MS = 5 * 60 * 1000;
 /** NAME_MAX of the common Linux and macOS file systems. */
 const MAX_FILE_NAME_BYTES = 255;
+/** How long a lookup's listing, and the files it read, may answer the next lookup or read (ListingOptions.recent). */
+const RECENT_MS = 1000;
 
 let fileReads = 0;
+let folderListings = 0;
+
+/** How many times the file keyrings of this process have listed their folder. */
+export function fileKeyringListings(): number {
+  return folderListings;
+}
 
 /** How many files the file keyrings of this process have read (listing checks and item reads). */
 export function fileKeyringReads(): number {
@@ -80,6 +89,13 @@ export class FileKeyring implements Keyring {
   #passphrase: Secret | undefined;
   /** The passphrase opened (or unwrapped the key of) at least one item in this folder. */
   #verified = false;
+  /**
+   * The last lookup's listing (plain names), for one `recent` lookup right after it; and the item
+   * files that lookup read to check their shape, for a `get` right after it (a cached export lists
+   * the folder for the stored-key check, then for its session, then reads the session it just
+   * checked). Forgotten on every write, and after RECENT_MS.
+   */
+  #recent: { at: number; names?: string[]; texts: Map<string, string> } | undefined;
 
   constructor(opts: FileKeyringOptions) {
     if (!opts.dir) throw new KeyringError("No directory provided for file keyring");
@@ -111,13 +127,13 @@ export class FileKeyring implements Keyring {
 
   async #ensureDir(): Promise<void> {
     try {
-      const s = await stat(this.#opts.dir);
+      const s = statSync(this.#opts.dir);
       if (!s.isDirectory()) throw new KeyringError(`${this.#opts.dir} is a file, not a directory`);
       return;
     } catch (e) {
       if (errnoCode(e) !== "ENOENT") throw e;
     }
-    await mkdir(this.#opts.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#opts.dir, { recursive: true, mode: 0o700 });
   }
 
   async #askPassphrase(confirm: boolean): Promise<Secret> {
@@ -155,7 +171,9 @@ export class FileKeyring implements Keyring {
     }
     try {
       fileReads++;
-      return looksLikeItem(readFileSync(path, "utf8"));
+      const text = readFileSync(path, "utf8");
+      if (typeof entry === "string") this.#recent?.texts.set(entry, text);
+      return looksLikeItem(text);
     } catch (e) {
       return errnoCode(e) !== "ENOENT";
     }
@@ -167,11 +185,14 @@ export class FileKeyring implements Keyring {
    * folder of 2,000 items reads one file, not 2,000. Synchronous: with 2,000 items, awaiting each
    * call made thousands of thread-pool round trips per listing.
    */
-  #itemFiles(match?: (key: string) => boolean): string[] {
+  #itemFiles(match?: (key: string) => boolean, opts?: ListingOptions): string[] {
     const files: string[] = [];
     if (match) {
       // A lookup matches a few names: plain names, and a stat for those few.
-      for (const name of this.#names()) {
+      const recent = opts?.recent ? this.#takeRecent()?.names : undefined;
+      const names = recent ?? this.#names();
+      this.#recent = { at: this.#opts.now().getTime(), names: recent ? undefined : names, texts: new Map() };
+      for (const name of names) {
         if (!isOwnFileName(name) && match(decodeFileName(name)) && this.#isItemFile(name)) files.push(name);
       }
     } else {
@@ -196,7 +217,16 @@ export class FileKeyring implements Keyring {
     return this.#list(() => readdirSync(this.#opts.dir));
   }
 
+  /** What the last lookup saw, when it was moments ago (and nothing was written since); used once. */
+  #takeRecent(): { names?: string[]; texts: Map<string, string> } | undefined {
+    const recent = this.#recent;
+    this.#recent = undefined;
+    return recent && Math.abs(this.#opts.now().getTime() - recent.at) < RECENT_MS ? recent : undefined;
+  }
+
   #list<T>(read: () => T[]): T[] {
+    folderListings++;
+    this.#recent = undefined;
     try {
       return read();
     } catch (e) {
@@ -206,17 +236,20 @@ export class FileKeyring implements Keyring {
   }
 
   /** An item file's text, for a passphrase check. */
-  #readItemFile(where: string): Promise<string> {
+  #readItemFile(where: string): string {
     fileReads++;
-    return readFile(where, "utf8");
+    return readFileSync(where, "utf8");
   }
 
   async #readToken(key: string): Promise<{ where: string; token: string }> {
     const where = this.#itemPath(key);
     if (where === undefined) throw new KeyNotFoundError(key);
+    // The file the last lookup just read to check its shape: the same read, not a second one.
+    const recent = this.#recent?.texts.get(encodeFileName(key));
+    if (recent !== undefined && this.#takeRecent() !== undefined) return { where, token: recent };
     try {
       fileReads++;
-      return { where, token: await readFile(where, "utf8") };
+      return { where, token: readFileSync(where, "utf8") };
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw new KeyNotFoundError(key);
       throw new KeyringError(`cannot read ${where}: ${(e as Error).message}`, { cause: e });
@@ -234,7 +267,7 @@ export class FileKeyring implements Keyring {
       if (name === except) continue;
       const where = join(this.#opts.dir, name);
       try {
-        await decryptItem(await this.#readItemFile(where), passphrase, where);
+        await decryptItem(this.#readItemFile(where), passphrase, where);
         return "opens";
       } catch (e) {
         if (e instanceof DamagedItemError && e.passphraseConfirmed) return "opens";
@@ -260,7 +293,7 @@ export class FileKeyring implements Keyring {
     for (; next.done !== true; next = files.next()) {
       const where = join(this.#opts.dir, next.value);
       try {
-        await decryptItem(await this.#readItemFile(where), passphrase, where);
+        await decryptItem(this.#readItemFile(where), passphrase, where);
         refused = undefined;
         break;
       } catch (e) {
@@ -324,7 +357,7 @@ export class FileKeyring implements Keyring {
     const where = this.#itemPath(key);
     if (where === undefined) throw new KeyNotFoundError(key);
     try {
-      const s = await stat(where);
+      const s = statSync(where);
       return { modificationTime: s.mtime };
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw new KeyNotFoundError(key);
@@ -334,6 +367,7 @@ export class FileKeyring implements Keyring {
 
   async set(item: KeyringItem): Promise<void> {
     this.checkKey(item.key);
+    this.#recent = undefined;
     await this.#ensureDir();
     await withFileLock(join(this.#opts.dir, LOCK_NAME), async () => {
       await this.#removeStaleTemps();
@@ -351,13 +385,13 @@ export class FileKeyring implements Keyring {
   /** Removes temp files left by writers that died mid-write (called under the folder lock). */
   async #removeStaleTemps(): Promise<void> {
     const now = this.#opts.now().getTime();
-    for (const name of await readdir(this.#opts.dir)) {
+    for (const name of readdirSync(this.#opts.dir)) {
       if (!name.startsWith(TMP_PREFIX)) continue;
       const path = join(this.#opts.dir, name);
       try {
-        const s = await stat(path);
+        const s = statSync(path);
         if (s.isFile() && now - s.mtimeMs > STALE_TEMP_MS) {
-          await rm(path);
+          rmSync(path);
           this.#opts.log?.(`[keyring] removed ${path}, left by an interrupted write`);
         }
       } catch {
@@ -367,10 +401,11 @@ export class FileKeyring implements Keyring {
   }
 
   async remove(key: string): Promise<void> {
+    this.#recent = undefined;
     const where = this.#itemPath(key);
     if (where === undefined) throw new KeyNotFoundError(key);
     try {
-      await rm(where);
+      rmSync(where);
     } catch (e) {
       if (errnoCode(e) === "ENOENT") throw new KeyNotFoundError(key);
       throw new KeyringError(`cannot remove ${where}: ${(e as Error).message}`, { cause: e });
@@ -381,8 +416,8 @@ export class FileKeyring implements Keyring {
     return this.#itemFiles().map(decodeFileName);
   }
 
-  async keysMatching(match: (key: string) => boolean): Promise<string[]> {
-    return this.#itemFiles(match).map(decodeFileName);
+  async keysMatching(match: (key: string) => boolean, opts?: ListingOptions): Promise<string[]> {
+    return this.#itemFiles(match, opts).map(decodeFileName);
   }
 }
 
@@ -390,22 +425,26 @@ export class FileKeyring implements Keyring {
 export async function writeFileAtomic(path: string, content: string, random: (n: number) => Uint8Array): Promise<void> {
   const dir = join(path, "..");
   const tmp = join(dir, `${TMP_PREFIX}${Buffer.from(random(8)).toString("hex")}`);
-  const fh = await open(tmp, "wx", 0o600);
+  const fd = openSync(tmp, "wx", 0o600);
   try {
-    await fh.writeFile(content);
-    await fh.sync();
+    writeFileSync(fd, content);
+    fsyncSync(fd);
   } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
+    closeSync(fd);
+    rmSync(tmp, { force: true });
     // A write through a handle names no file (a full disk): name the item's, for the message.
     if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined) (e as NodeJS.ErrnoException).path = path;
     throw e;
   }
-  await fh.close();
+  closeSync(fd);
   try {
-    await rename(tmp, path);
+    renameSync(tmp, path);
   } catch (e) {
-    await rm(tmp).catch(() => undefined);
+    try {
+      rmSync(tmp);
+    } catch {
+      // already gone
+    }
     throw new UserError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -34,11 +34,20 @@ export interface Keyring {
    * `keys()` narrowed to the keys `match` accepts, same order. Optional: a backend implements it
    * when it can skip work for the others (the file keyring reads only the matching files).
    */
-  keysMatching?(match: (key: string) => boolean): Promise<string[]>;
+  keysMatching?(match: (key: string) => boolean, opts?: ListingOptions): Promise<string[]>;
   /** Throws a KeyringError when this backend cannot store an item under the key (a reserved name). */
   checkKey?(key: string): void;
   /** Where an item for this key lives, for messages ("the file ~/.awsvault/keys/x"). */
   describeLocation?(key: string): string;
+}
+
+export interface ListingOptions {
+  /**
+   * The caller accepts the answer of this process's previous listing, when it was taken moments
+   * ago and nothing was written since (the file keyring: one `readdir` of 2,000 names, not two).
+   * Never for a re-check that must see another process's write (the session cache under its lock).
+   */
+  recent?: boolean;
 }
 
 export function newItem(key: string, data: Uint8Array, label: string, description = ""): KeyringItem {
@@ -46,8 +55,8 @@ export function newItem(key: string, data: Uint8Array, label: string, descriptio
 }
 
 /** The keyring's keys that `match` accepts (`keys().filter(match)`), listed as cheaply as the backend allows. */
-export async function keysMatching(keyring: Keyring, match: (key: string) => boolean): Promise<string[]> {
-  return keyring.keysMatching ? keyring.keysMatching(match) : (await keyring.keys()).filter(match);
+export async function keysMatching(keyring: Keyring, match: (key: string) => boolean, opts?: ListingOptions): Promise<string[]> {
+  return keyring.keysMatching ? keyring.keysMatching(match, opts) : (await keyring.keys()).filter(match);
 }
 
 /** Whether the keyring lists `key` (as `keys().includes(key)`). */

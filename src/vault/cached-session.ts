@@ -1,7 +1,7 @@
 // The session cache decorator (aws-vault's CachedSessionProvider), plus what aws-vault lacks:
 // concurrent invocations for one session, in this process or others, share one STS call (and so
 // one MFA prompt), and a cached session is reused only while it covers the duration asked for.
-import { mkdir } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { KeyringError, WrongPassphraseError } from "../errors.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -57,10 +57,14 @@ export function cachedSessionProvider(
     return cached.credentials;
   };
 
-  /** The cached session, or undefined; `why` hears why an unreadable one is a miss. */
-  const cachedSession = async (why: (m: string) => void = log): Promise<CachedSession | undefined> => {
+  /**
+   * The cached session, or undefined; `why` hears why an unreadable one is a miss. `recent`: the
+   * first look may reuse the keyring's listing of moments ago; the re-check under the lock lists
+   * afresh, so it sees a session another process stored while this one waited (one STS call, one MFA prompt).
+   */
+  const cachedSession = async (why: (m: string) => void = log, recent = false): Promise<CachedSession | undefined> => {
     try {
-      return await store.get(lookup);
+      return await store.get(lookup, recent ? { recent: true } : undefined);
     } catch (e) {
       // Like aws-vault, an unreadable (e.g. damaged) cached session is a miss: it is fetched again
       // and the new one replaces it. A wrong passphrase is not: every other item would fail too.
@@ -73,10 +77,10 @@ export function cachedSessionProvider(
   const fetchShared = async (): Promise<Credentials> => {
     // The reason for a refresh is logged once, under the lock, where the decision is final.
     const quiet = () => undefined;
-    const hit = await usable(await cachedSession(quiet), quiet);
+    const hit = await usable(await cachedSession(quiet, true), quiet);
     fromCache = hit !== undefined;
     if (hit) return hit;
-    await mkdir(deps.lockDir, { recursive: true, mode: 0o700 });
+    mkdirSync(deps.lockDir, { recursive: true, mode: 0o700 });
     const lockName = nodeCrypto()
       .createHash("sha256")
       .update(`${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${lookup.type}\0${lookup.profileName}\0${lookup.mfaSerial ?? ""}`)

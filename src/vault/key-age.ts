@@ -9,8 +9,8 @@
 // Rotation reminders read this one small file on the credential hand-out path; only when a key is
 // past AWS_VAULT_ROTATE_AFTER is a per-profile marker in ~/.awsvault/reminders/ consulted, so the
 // reminder is shown at most once per 24 hours per profile (even with concurrent invocations).
-import { readFileSync } from "node:fs";
-import { mkdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+// Synchronous file calls: small files, and node:fs/promises stays off the hand-out path.
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { nodeCrypto, sha256 } from "../runtime/builtins.ts";
 import { withFileLock } from "../runtime/lock.ts";
@@ -84,16 +84,16 @@ function parseRecords(text: string, only?: readonly string[]): KeyRecords {
 /** Read-modify-write under the lock, written atomically with mode 0600. */
 export async function updateKeyRecords(homedir: string, change: (records: KeyRecords) => void): Promise<void> {
   const path = keyMetadataPath(homedir);
-  await mkdir(join(homedir, ".awsvault"), { recursive: true, mode: 0o700 });
+  mkdirSync(join(homedir, ".awsvault"), { recursive: true, mode: 0o700 });
   await withFileLock(`${path}.lock`, async () => {
     const records = await readKeyRecords(homedir);
     change(records);
     const tmp = `${path}.tmp-${nodeCrypto().randomBytes(6).toString("hex")}`;
     try {
-      await writeFile(tmp, `${JSON.stringify({ version: 1, profiles: records }, null, 2)}\n`, { mode: 0o600, flag: "wx" });
-      await rename(tmp, path);
+      writeFileSync(tmp, `${JSON.stringify({ version: 1, profiles: records }, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+      renameSync(tmp, path);
     } catch (e) {
-      await rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       throw e;
     }
   });
@@ -198,18 +198,18 @@ export async function rotationReminder(rt: Runtime, chain: string[]): Promise<st
   const marker = markerPath(rt.homedir, profile);
   const shownRecently = async () => {
     try {
-      return now.getTime() - (await stat(marker)).mtimeMs < DAY_MS;
+      return now.getTime() - statSync(marker).mtimeMs < DAY_MS;
     } catch {
       return false;
     }
   };
   if (await shownRecently()) return undefined;
   try {
-    await mkdir(join(rt.homedir, ".awsvault", "reminders"), { recursive: true, mode: 0o700 });
+    mkdirSync(join(rt.homedir, ".awsvault", "reminders"), { recursive: true, mode: 0o700 });
     const claimed = await withFileLock(`${marker}.lock`, async () => {
       if (await shownRecently()) return false;
-      await writeFile(marker, "", { mode: 0o600 });
-      await utimes(marker, now, now);
+      writeFileSync(marker, "", { mode: 0o600 });
+      utimesSync(marker, now, now);
       return true;
     });
     if (!claimed) return undefined;

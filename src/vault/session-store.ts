@@ -1,5 +1,5 @@
 // Cached temporary credentials in the keyring (aws-vault's SessionKeyring).
-import { getIfPresent, type Keyring, keysMatching, removeIfPresent } from "../keyring/keyring.ts";
+import { getIfPresent, type Keyring, keysMatching, type ListingOptions, removeIfPresent } from "../keyring/keyring.ts";
 import { formatIso8601 } from "../util/go-format.ts";
 import { type Credentials, decodeSessionCredentials, encodeSessionCredentials } from "./credentials.ts";
 import {
@@ -33,20 +33,23 @@ export class SessionStore {
    * The keys a lookup needs, from one listing: this session's (by its prefix) and the old sessions
    * to sweep. Only those are listed, so the file keyring reads a few files, not every item.
    */
-  async #lookupKeys(lookup: SessionLookup, nowMs: number): Promise<{ key: string | undefined; old: string[] }> {
+  async #lookupKeys(lookup: SessionLookup, nowMs: number, opts?: ListingOptions): Promise<{ key: string | undefined; old: string[] }> {
     const prefix = sessionKeyPrefix(lookup.type, lookup.profileName, lookup.mfaSerial ?? "");
     const old: string[] = [];
     let key: string | undefined;
-    for (const k of await keysMatching(this.keyring, (k) => k.startsWith(prefix) || isOldSessionKey(k, nowMs))) {
+    for (const k of await keysMatching(this.keyring, (k) => k.startsWith(prefix) || isOldSessionKey(k, nowMs), opts)) {
       if (isOldSessionKey(k, nowMs)) old.push(k);
       else if (key === undefined && isCurrentSessionKey(k)) key = k;
     }
     return { key, old };
   }
 
-  /** The cached credentials for this session, or undefined (missing or unreadable). */
-  async get(lookup: SessionLookup): Promise<CachedSession | undefined> {
-    const { key, old } = await this.#lookupKeys(lookup, this.now().getTime());
+  /**
+   * The cached credentials for this session, or undefined (missing or unreadable). `recent`: the
+   * keyring may answer from its previous listing (ListingOptions); never for the re-check under the lock.
+   */
+  async get(lookup: SessionLookup, opts?: ListingOptions): Promise<CachedSession | undefined> {
+    const { key, old } = await this.#lookupKeys(lookup, this.now().getTime(), opts);
     await this.#remove(old);
     if (!key) return undefined;
     const session = parseSessionKey(key);

@@ -9,13 +9,16 @@ import { describe, expect, it } from "vitest";
 import { agentRequest, agentRequestCount } from "../../src/agent/client.ts";
 import { AgentServer } from "../../src/agent/server.ts";
 import { AgentKeyring } from "../../src/keyring/agent.ts";
-import { FileKeyring, type FileKeyringOptions, fileKeyringReads } from "../../src/keyring/file.ts";
+import { FileKeyring, type FileKeyringOptions, fileKeyringListings, fileKeyringReads } from "../../src/keyring/file.ts";
 import { pbes2Derivations } from "../../src/keyring/file-format.ts";
 import { newItem } from "../../src/keyring/keyring.ts";
 import { Secret } from "../../src/util/secret.ts";
 import { CredentialStore } from "../../src/vault/credential-store.ts";
 import { encodeSessionCredentials } from "../../src/vault/credentials.ts";
 import { formatSessionKey } from "../../src/vault/session-key.ts";
+import { cachedSessionProvider } from "../../src/vault/cached-session.ts";
+import type { Credentials } from "../../src/vault/credentials.ts";
+import type { VaultDeps } from "../../src/vault/providers/provider.ts";
 import { SessionStore } from "../../src/vault/session-store.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
 
@@ -65,7 +68,8 @@ describe("file keyring lookups read only the files they need", () => {
     const { rt, opts } = await filled();
     const store = new SessionStore(new FileKeyring(opts), () => rt.now());
     let hit: Awaited<ReturnType<SessionStore["get"]>>;
-    expect(await reads(async () => (hit = await store.get({ type: TYPE, profileName: "p-7" })))).toBe(2);
+    // The lookup's shape check is the read the decrypt uses (one read, not two).
+    expect(await reads(async () => (hit = await store.get({ type: TYPE, profileName: "p-7" })))).toBe(1);
     expect(hit?.session.profileName).toBe("p-7");
     // A miss reads nothing at all.
     expect(await reads(() => store.get({ type: TYPE, profileName: "nobody" }))).toBe(0);
@@ -91,6 +95,88 @@ describe("file keyring lookups read only the files they need", () => {
     const creds = new CredentialStore(new FileKeyring(opts));
     expect(await reads(async () => expect(await creds.has("p-3")).toBe(true))).toBe(1);
     expect(await reads(async () => expect(await creds.has("p-missing")).toBe(false))).toBe(0);
+  });
+});
+
+/** The number of folder listings while `work` runs. */
+async function listings(work: () => Promise<unknown>): Promise<number> {
+  const before = fileKeyringListings();
+  await work();
+  return fileKeyringListings() - before;
+}
+
+describe("a cached export lists the folder once", () => {
+  it("the stored-key check's listing answers the session lookup right after it (recent), which reads only its session", async () => {
+    const { rt, opts } = await filled();
+    const kr = new FileKeyring(opts);
+    const creds = new CredentialStore(kr);
+    const store = new SessionStore(kr, () => rt.now());
+    let hit: Awaited<ReturnType<SessionStore["get"]>>;
+    const n = await listings(async () => {
+      expect(await creds.has("p-4")).toBe(true);
+      expect(await reads(async () => (hit = await store.get({ type: TYPE, profileName: "p-4" }, { recent: true })))).toBe(1);
+    });
+    expect(n).toBe(1);
+    expect(hit?.session.profileName).toBe("p-4");
+    // Used once: the next lookup lists again, and so does one without `recent`.
+    expect(await listings(() => store.get({ type: TYPE, profileName: "p-4" }, { recent: true }))).toBe(1);
+    expect(await listings(() => store.get({ type: TYPE, profileName: "p-4" }))).toBe(1);
+  });
+
+  it("a lookup after a write lists afresh and sees what was written", async () => {
+    const { rt, opts } = await filled();
+    const kr = new FileKeyring(opts);
+    const store = new SessionStore(kr, () => rt.now());
+    const lookup = { type: TYPE, profileName: "fresh" };
+    expect(await store.get(lookup)).toBeUndefined();
+    await store.set(lookup, { accessKeyId: "ASIAFRESHFRESHFRESH1", secretAccessKey: new Secret("s"), sessionToken: new Secret("t"), expiration: new Date(rt.now().getTime() + HOUR) });
+    expect(await listings(async () => expect((await store.get(lookup, { recent: true }))?.session.profileName).toBe("fresh"))).toBe(1);
+  });
+
+  it("the re-check under the session lock lists afresh: a session another process stored meanwhile is used (no second STS call)", async () => {
+    const { rt, dir, opts } = await filled();
+    const lookup = { type: TYPE, profileName: "raced" };
+    const other = new SessionStore(new FileKeyring(opts), () => rt.now()); // another process, same folder
+    const stored: Credentials = {
+      accessKeyId: "ASIAOTHEROTHEROTHER1",
+      secretAccessKey: new Secret("s".repeat(40)),
+      sessionToken: new Secret("other"),
+      expiration: new Date(rt.now().getTime() + HOUR),
+    };
+    const kr = new FileKeyring(opts);
+    // Right after this process's first look (a miss), the other one stores the session.
+    let first = true;
+    const keyring = new Proxy(kr, {
+      get(target, prop) {
+        if (prop === "keysMatching") {
+          return async (...args: Parameters<FileKeyring["keysMatching"]>) => {
+            const keys = await target.keysMatching(...args);
+            if (first) {
+              first = false;
+              await other.set(lookup, stored);
+            }
+            return keys;
+          };
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    let stsCalls = 0;
+    const inner = { kind: "session-token" as const, retrieve: async () => (stsCalls++, stored) };
+    const deps = {
+      rt,
+      keyring,
+      aws: {} as VaultDeps["aws"],
+      mfaToken: () => Promise.reject(new Error("no MFA here")),
+      stsEndpoint: () => undefined,
+      minTtlMs: 60_000,
+      lockDir: join(dir, "..", "locks"),
+    } satisfies VaultDeps;
+    const provider = cachedSessionProvider(deps, lookup, inner);
+    expect((await provider.retrieve()).sessionToken?.reveal()).toBe("other");
+    expect(stsCalls).toBe(0);
+    expect(provider.fromCache).toBe(true);
   });
 });
 

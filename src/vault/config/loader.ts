@@ -2,7 +2,6 @@
 // flags (BaseConfig) > env > profile section > include_profile chain > [default] > built-in defaults,
 // then source_profile hydration. Both include_profile and source_profile loops are detected.
 
-import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../errors.ts";
 import { environmentError } from "../../util/environment-error.ts";
@@ -115,7 +114,7 @@ export class ConfigFile {
   static async load(path: string): Promise<ConfigFile> {
     let text: string;
     try {
-      text = await readFile(path, "utf8");
+      text = readFileSync(path, "utf8"); // sync: one small file, and no node:fs/promises on the hot path
     } catch (e) {
       if (errorCode(e) === "ENOENT") return ConfigFile.empty(path);
       throw configReadError(path, e);
