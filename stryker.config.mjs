@@ -10,6 +10,7 @@ export default {
   vitest: { configFile: "vitest.mutation.config.ts", related: true },
   mutate: [
     "src/keyring/file*.ts",
+    "src/runtime/jwe-crypto.ts",
     "src/vault/cached-session.ts",
     "src/util/redact.ts",
     "src/vault/child-env.ts",

@@ -11,9 +11,9 @@
  *   plaintext         the item JSON as Go's encoding/json writes keyring.Item (see encodeItem)
  *
  * We write exactly this (p2c 8192, so aws-vault v7 reads our files) and read any p2c up to
- * MAX_P2C: an attacker-supplied file must not make us spin for minutes. Every primitive is
- * WebCrypto (PBKDF2, AES-KW, AES-GCM), which both runtimes implement natively; a cipher name one
- * runtime lacks (Bun has no `id-aes128-wrap`) is never used.
+ * MAX_P2C: an attacker-supplied file must not make us spin for minutes. The primitives (PBKDF2,
+ * AES-KW, AES-GCM) come from runtime/jwe-crypto.ts: node:crypto under Node, WebCrypto under Bun
+ * (whose node:crypto has no `id-aes128-wrap`), both native; reading and writing use the same set.
  *
  * The two integrity checks are kept apart on purpose: the key unwrap fails when the passphrase is
  * wrong (or the wrapped key is damaged) and is reported as WrongPassphraseError; a content
@@ -22,19 +22,15 @@
  *
  * Derived KEKs are cached per (passphrase, salt, count) for the life of the process, so no item's
  * key is derived twice (reading an item back, a `get` after the write check, the agent keeping the
- * keyring open). The cache holds non-extractable CryptoKeys, indexed by a SHA-256 of the
- * passphrase, never the passphrase itself.
+ * keyring open). The cache holds opaque keys (non-extractable CryptoKeys, or KeyObjects), indexed by
+ * a SHA-256 of the passphrase, never the passphrase itself.
  */
 import { KeyringError, type VaultErrorOptions, WrongPassphraseError } from "../errors.ts";
 import { sha256 } from "../runtime/builtins.ts";
+import { type ContentKey, type JweCrypto, jweCrypto, type KeyEncryptionKey } from "../runtime/jwe-crypto.ts";
 import { goJsonObject, goTimeString } from "../util/go-format.ts";
 import type { Secret } from "../util/secret.ts";
 import type { KeyringItem } from "./keyring.ts";
-
-// WebCrypto is global in both runtimes; node:crypto is not loaded for it.
-const webcrypto = globalThis.crypto;
-const subtle = webcrypto.subtle;
-type CryptoKey = import("node:crypto").webcrypto.CryptoKey;
 
 const ALG = "PBES2-HS256+A128KW";
 const ENC = "A256GCM";
@@ -69,11 +65,13 @@ export interface EncryptOptions {
   now: Date;
   salt: Uint8Array; // 12 random bytes
   p2c?: number;
-  /** Source of the content key and IV (default: WebCrypto's getRandomValues). */
+  /** Source of the content key and IV (default: the primitives' random source). */
   random?: (bytes: number) => Uint8Array;
+  /** The primitives (default: this runtime's; the tests compare the two sets). */
+  primitives?: JweCrypto;
 }
 
-const kekCache = new Map<string, Promise<CryptoKey>>();
+const kekCache = new Map<string, Promise<KeyEncryptionKey>>();
 let derivations = 0;
 
 /** Forgets every derived key (the agent, when it locks: they open items as the passphrase does). */
@@ -86,18 +84,14 @@ export function pbes2Derivations(): number {
   return derivations;
 }
 
-function kek(passphrase: Secret, salt: Uint8Array, p2c: number): Promise<CryptoKey> {
+function kek(primitives: JweCrypto, passphrase: Secret, salt: Uint8Array, p2c: number): Promise<KeyEncryptionKey> {
   const pass = new TextEncoder().encode(passphrase.reveal());
-  const id = `${sha256(pass).toString("base64url")}.${Buffer.from(salt).toString("base64url")}.${p2c}`;
+  // A key's type is its primitives' own: each set (the tests use both) has its own entries.
+  const id = `${primitives.name}.${sha256(pass).toString("base64url")}.${Buffer.from(salt).toString("base64url")}.${p2c}`;
   const cached = kekCache.get(id);
   if (cached) return cached;
   derivations++;
-  const derived = (async () => {
-    const base = await subtle.importKey("raw", pass, "PBKDF2", false, ["deriveBits"]);
-    const pbkdfSalt = new Uint8Array([...new TextEncoder().encode(ALG), 0, ...salt]);
-    const bits = await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: pbkdfSalt, iterations: p2c }, base, 128);
-    return subtle.importKey("raw", bits, "AES-KW", false, ["wrapKey", "unwrapKey"]);
-  })();
+  const derived = primitives.deriveKek(pass, new Uint8Array([...new TextEncoder().encode(ALG), 0, ...salt]), p2c);
   if (kekCache.size >= KEK_CACHE_LIMIT) kekCache.delete(kekCache.keys().next().value as string);
   kekCache.set(id, derived);
   return derived;
@@ -116,23 +110,18 @@ export async function encryptItem(item: KeyringItem, passphrase: Secret, opts: E
   const p2c = opts.p2c ?? WRITE_P2C;
   if (!isIterationCount(p2c)) throw new RangeError(`PBES2 iteration count ${p2c} out of range`);
   if (opts.salt.length < MIN_SALT_BYTES) throw new RangeError(`PBES2 salt of ${opts.salt.length} bytes is too short`);
-  const random = opts.random ?? ((n: number) => webcrypto.getRandomValues(new Uint8Array(n)));
+  const primitives = opts.primitives ?? jweCrypto;
+  const random = opts.random ?? ((n: number) => primitives.random(n));
   // Key order as jose2go writes it (Go sorts map keys): alg, created, enc, p2c, p2s.
   const header = b64u(
     new TextEncoder().encode(
       JSON.stringify({ alg: ALG, created: goTimeString(opts.now), enc: ENC, p2c, p2s: b64u(opts.salt) }),
     ),
   );
-  const cek = await subtle.importKey("raw", random(CEK_BYTES), "AES-GCM", true, ["encrypt"]);
-  const wrapped = await subtle.wrapKey("raw", cek, await kek(passphrase, opts.salt, p2c), "AES-KW");
+  const cek = random(CEK_BYTES);
+  const wrapped = await primitives.wrap(await kek(primitives, passphrase, opts.salt, p2c), cek);
   const iv = random(IV_BYTES);
-  const sealed = new Uint8Array(
-    await subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(header), tagLength: TAG_BYTES * 8 },
-      cek,
-      new TextEncoder().encode(encodeItem(item)),
-    ),
-  );
+  const sealed = await primitives.seal(cek, iv, new TextEncoder().encode(header), new TextEncoder().encode(encodeItem(item)));
   const ciphertext = sealed.subarray(0, sealed.length - TAG_BYTES);
   const tag = sealed.subarray(sealed.length - TAG_BYTES);
   return [header, b64u(wrapped), b64u(iv), b64u(ciphertext), b64u(tag)].join(".");
@@ -246,11 +235,11 @@ function parseToken(token: string, where: string): ParsedToken {
  * the passphrase does not unwrap the content key, DamagedItemError when it does but the content
  * fails, and KeyringError for anything that is not an aws-vault item.
  */
-export async function decryptItem(token: string, passphrase: Secret, where: string): Promise<KeyringItem> {
+export async function decryptItem(token: string, passphrase: Secret, where: string, primitives: JweCrypto = jweCrypto): Promise<KeyringItem> {
   const t = parseToken(token, where);
-  let cek: CryptoKey;
+  let cek: ContentKey;
   try {
-    cek = await subtle.unwrapKey("raw", t.wrappedKey, await kek(passphrase, t.salt, t.p2c), "AES-KW", "AES-GCM", false, ["decrypt"]);
+    cek = await primitives.unwrap(await kek(primitives, passphrase, t.salt, t.p2c), t.wrappedKey);
   } catch (e) {
     throw new WrongPassphraseError("wrong passphrase for the file keyring", {
       hints: ["check AWS_VAULT_FILE_PASSPHRASE, or the passphrase you typed"],
@@ -262,13 +251,7 @@ export async function decryptItem(token: string, passphrase: Secret, where: stri
     const sealed = new Uint8Array(t.ciphertext.length + TAG_BYTES);
     sealed.set(t.ciphertext);
     sealed.set(t.tag, t.ciphertext.length);
-    plaintext = new Uint8Array(
-      await subtle.decrypt(
-        { name: "AES-GCM", iv: t.iv, additionalData: new TextEncoder().encode(t.header), tagLength: TAG_BYTES * 8 },
-        cek,
-        sealed,
-      ),
-    );
+    plaintext = await primitives.open(cek, t.iv, new TextEncoder().encode(t.header), sealed);
   } catch (e) {
     throw new DamagedItemError(`${where}: the content fails its integrity check`, true, { cause: e });
   }

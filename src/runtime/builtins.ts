@@ -1,7 +1,7 @@
 // Node built-ins that hot paths use only sometimes, loaded on first use. Under Bun, importing
 // node:crypto also loads the stream classes (Hash is a stream), which cost a cached `export` more
 // than the rest of its module graph; the export path needs crypto only to refresh a session.
-// (WebCrypto, globalThis.crypto, is native in both runtimes and needs no import.)
+// (The file keyring takes its crypto from runtime/jwe-crypto.ts: node:crypto under Node, WebCrypto under Bun.)
 // Measured under the compiled Bun binary: a built-in that a path does use is cheaper as a static
 // import (its code is embedded precompiled) than through getBuiltinModule; so a module that needs
 // one on every call (node:net for the agent client) is itself loaded with import() instead.

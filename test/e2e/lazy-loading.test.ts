@@ -2,7 +2,7 @@
 // and picker code (and the prompt library) sit in chunks reached only through dynamic import().
 // The credential_process path loads only what it uses (issue 11): a cached `export` must not load
 // node:http (the OAuth loopback), node:net (the agent client), node:child_process (agent start-up)
-// or the public node:crypto module, and the Node bundle loads that path from a handful of files.
+// or, under Bun, the public node:crypto module (under Node, WebCrypto), and the Node bundle loads that path from a handful of files.
 // Node: what the process itself loaded (process.moduleLoadList, and an ESM resolve hook for the
 // bundle's files). Bun: the same sources through the same bundler and flags as dist/aws-vault,
 // whose hot-path chunks must import none of those built-ins (a static import there is loaded at
@@ -59,10 +59,13 @@ describe("lazy loading (node bundle)", () => {
 const ROOT = resolve(import.meta.dirname, "../..");
 const ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-/** Built-ins (and their internal parts) a cached hand-out must not load. */
-const UNUSED = /^(?:http|https|net|child_process|_http_\w+|dgram)$/;
 /**
- * Under Bun, node:crypto too (its Hash is a stream; Node's WebCrypto loads it anyway), and
+ * Built-ins (and their internal parts) a cached hand-out must not load; under Node, WebCrypto too
+ * (the file keyring runs on node:crypto there: runtime/jwe-crypto.ts).
+ */
+const UNUSED = /^(?:http|https|net|child_process|_http_\w+|dgram|internal\/crypto\/webcrypto)$/;
+/**
+ * Under Bun, node:crypto too (its Hash is a stream; the file keyring runs on WebCrypto there), and
  * node:fs/promises (~0.8 ms to load; the hot path reads synchronously, a lock loads it on use).
  */
 const UNUSED_BUN = /^(?:http|https|net|child_process|crypto|fs\/promises)$/;

@@ -258,6 +258,15 @@ describe("file format: item shape and JSON", () => {
     expect(looksLikeItem(shaped("a\tb", "8192"))).toBe(false); // a raw control character
     expect(looksLikeItem(shaped("x", "08192"))).toBe(false); // not a JSON number
     expect(looksLikeItem(shaped("x", "8192").replace(/^(.{60}).*\./, "$1."))).toBe(false); // cut short
+    // Near misses of the shape that are not JSON: the shortcut must not accept them either.
+    const written = '{"alg":"PBES2-HS256+A128KW","created":"x","enc":"A256GCM","p2c":8192,"p2s":"AAAAAAAAAAAAAAAA"}';
+    const raw = (json: string) => `${Buffer.from(json).toString("base64url")}.x`;
+    expect(looksLikeItem(raw(written))).toBe(true);
+    expect(looksLikeItem(shaped("x", "1x"))).toBe(false);
+    expect(looksLikeItem(raw(written.replace('"created":"x"', '"created":"""')))).toBe(false);
+    expect(looksLikeItem(raw(written.replace('"p2s":"AAAAAAAAAAAAAAAA"', '"p2s":"""')))).toBe(false);
+    expect(looksLikeItem(raw(`x${written}`))).toBe(false);
+    expect(looksLikeItem(raw(`${written}x`))).toBe(false);
   });
 
   it("decodes the item JSON strictly enough, and names damage when the plaintext is not an item", () => {
