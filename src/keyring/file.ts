@@ -9,7 +9,8 @@
 // does not have the shape of an item (`.DS_Store`, notes) is left alone and not listed.
 // Synchronous file calls throughout: the items are small, and under Bun each promise-based call is a
 // thread-pool round trip (and node:fs/promises alone cost a cached `export` ~0.8 ms to load).
-import { closeSync, type Dirent, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, type Dirent, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirPrivateSync } from "../runtime/mkdir.ts";
 import { join } from "node:path";
 import { KeyNotFoundError, KeyringError, UserError, WrongPassphraseError } from "../errors.ts";
 import { withFileLock } from "../runtime/lock.ts";
@@ -133,7 +134,7 @@ export class FileKeyring implements Keyring {
     } catch (e) {
       if (errnoCode(e) !== "ENOENT") throw e;
     }
-    mkdirSync(this.#opts.dir, { recursive: true, mode: 0o700 });
+    mkdirPrivateSync(this.#opts.dir);
   }
 
   async #askPassphrase(confirm: boolean): Promise<Secret> {

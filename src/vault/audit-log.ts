@@ -11,7 +11,8 @@
 //
 // This sits on the performance-critical `export --format json` path: no heavy imports, one open,
 // one write, one fstat.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, renameSync, statSync, writeSync } from "node:fs";
+import { mkdirPrivateSync } from "../runtime/mkdir.ts";
 import { join } from "node:path";
 import { withFileLock } from "../runtime/lock.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -160,7 +161,7 @@ function appendLine(path: string, line: string): number {
     fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
   } catch (e) {
     if ((e as { code?: string }).code !== "ENOENT") throw e;
-    mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+    mkdirPrivateSync(join(path, ".."));
     fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
   }
   try {

@@ -1,7 +1,7 @@
 // The session cache decorator (aws-vault's CachedSessionProvider), plus what aws-vault lacks:
 // concurrent invocations for one session, in this process or others, share one STS call (and so
 // one MFA prompt), and a cached session is reused only while it covers the duration asked for.
-import { mkdirSync } from "node:fs";
+import { mkdirPrivateSync } from "../runtime/mkdir.ts";
 import { join } from "node:path";
 import { KeyringError, WrongPassphraseError } from "../errors.ts";
 import { formatGoDuration } from "../util/duration.ts";
@@ -80,7 +80,7 @@ export function cachedSessionProvider(
     const hit = await usable(await cachedSession(quiet, true), quiet);
     fromCache = hit !== undefined;
     if (hit) return hit;
-    mkdirSync(deps.lockDir, { recursive: true, mode: 0o700 });
+    mkdirPrivateSync(deps.lockDir);
     const lockName = nodeCrypto()
       .createHash("sha256")
       .update(`${deps.keyring.backend}\0${deps.keyring.describeLocation?.("") ?? ""}\0${lookup.type}\0${lookup.profileName}\0${lookup.mfaSerial ?? ""}`)

@@ -10,7 +10,8 @@
 // past AWS_VAULT_ROTATE_AFTER is a per-profile marker in ~/.awsvault/reminders/ consulted, so the
 // reminder is shown at most once per 24 hours per profile (even with concurrent invocations).
 // Synchronous file calls: small files, and node:fs/promises stays off the hand-out path.
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirPrivateSync } from "../runtime/mkdir.ts";
 import { join } from "node:path";
 import { nodeCrypto, sha256 } from "../runtime/builtins.ts";
 import { withFileLock } from "../runtime/lock.ts";
@@ -84,7 +85,7 @@ function parseRecords(text: string, only?: readonly string[]): KeyRecords {
 /** Read-modify-write under the lock, written atomically with mode 0600. */
 export async function updateKeyRecords(homedir: string, change: (records: KeyRecords) => void): Promise<void> {
   const path = keyMetadataPath(homedir);
-  mkdirSync(join(homedir, ".awsvault"), { recursive: true, mode: 0o700 });
+  mkdirPrivateSync(join(homedir, ".awsvault"));
   await withFileLock(`${path}.lock`, async () => {
     const records = await readKeyRecords(homedir);
     change(records);
@@ -205,7 +206,7 @@ export async function rotationReminder(rt: Runtime, chain: string[]): Promise<st
   };
   if (await shownRecently()) return undefined;
   try {
-    mkdirSync(join(rt.homedir, ".awsvault", "reminders"), { recursive: true, mode: 0o700 });
+    mkdirPrivateSync(join(rt.homedir, ".awsvault", "reminders"));
     const claimed = await withFileLock(`${marker}.lock`, async () => {
       if (await shownRecently()) return false;
       writeFileSync(marker, "", { mode: 0o600 });
