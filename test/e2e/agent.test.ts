@@ -49,12 +49,25 @@ const boxes: AgentBox[] = [];
 const pids = new Set<number>();
 
 /** Running (a zombie waiting for init to reap it counts as gone). */
+/**
+ * Whether any thread of the process still runs. A killed process's leader turns zombie while its
+ * other threads are still exiting and holding its files (the agent's listening socket among them),
+ * so the leader's state alone says "dead" too early.
+ */
 function alive(pid: number): boolean {
+  let tids: string[];
   try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return false;
   }
+  return tids.some((tid) => {
+    try {
+      return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  });
 }
 
 afterEach(async () => {
