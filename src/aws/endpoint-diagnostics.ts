@@ -6,6 +6,7 @@
 // EADDRNOTAVAIL included); its fetch reports the real errno. Under Bun a refused connect is probed
 // once more with fetch, and the real errno is kept as `$errno`, so both artifacts say the same.
 // Imports no SDK, so each adapter chunk stays independent.
+import { isBun } from "../runtime/builtins.ts";
 
 export interface EndpointFailure {
   $endpoint?: string;
@@ -29,10 +30,6 @@ const PROBE_TIMEOUT_MS = 2000;
 export function requestUrl(r: RequestLike): string {
   const host = r.hostname?.includes(":") && !r.hostname.startsWith("[") ? `[${r.hostname}]` : r.hostname;
   return `${r.protocol ?? "https:"}//${host}${r.port ? `:${r.port}` : ""}${r.path ?? "/"}`;
-}
-
-function isBun(): boolean {
-  return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 }
 
 /** Under Bun, the errno fetch reports for the same URL (see above); undefined when it connects or agrees. */

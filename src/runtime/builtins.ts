@@ -5,6 +5,11 @@
 // Measured under the compiled Bun binary: a built-in that a path does use is cheaper as a static
 // import (its code is embedded precompiled) than through getBuiltinModule; so a module that needs
 // one on every call (node:net for the agent client) is itself loaded with import() instead.
+/** Whether this process runs under Bun (the compiled binary, or `bun` itself); asked at call time. */
+export function isBun(): boolean {
+  return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+}
+
 export function nodeCrypto(): typeof import("node:crypto") {
   return process.getBuiltinModule("node:crypto");
 }

@@ -34,6 +34,7 @@ export interface HardenOptions {
  */
 export type { HardenResult } from "./runtime.ts";
 import type { HardenResult } from "./runtime.ts";
+import { isBun } from "./builtins.ts";
 
 interface LibcSymbols {
   prctl(option: number, a: number, b: number, c: number, d: number): number;
@@ -41,9 +42,6 @@ interface LibcSymbols {
   setrlimit(resource: number, rlim: unknown): number;
 }
 
-function isBun(): boolean {
-  return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-}
 
 type Dlopen = (name: string, symbols: Record<string, { args: number[]; returns: number }>) => { symbols: LibcSymbols };
 

@@ -5,6 +5,8 @@
 // classes, so Bun runs them on WebCrypto, native there. Both give the same bytes and fail the same
 // way (test/unit/jwe-crypto.test.ts checks one against the other, both ways, and the v7.2.0 files).
 
+import { isBun, nodeCrypto } from "./builtins.ts";
+
 /** A derived key-encryption key (AES-128-KW), opaque: a non-extractable CryptoKey or a KeyObject. */
 export type KeyEncryptionKey = { readonly __kek: unique symbol };
 /** An unwrapped content key (AES-256-GCM), opaque like the KEK. */
@@ -61,10 +63,6 @@ export const webCryptoJwe: JweCrypto = {
 
 /** RFC 3394 §2.2.3.1's default initial value. */
 const KW_IV = new Uint8Array(8).fill(0xa6);
-
-function nodeCrypto(): typeof import("node:crypto") {
-  return process.getBuiltinModule("node:crypto");
-}
 
 /** The error WebCrypto gives for a failed check, so a cause reads the same under either set. */
 function operationError(cause: unknown): DOMException {
@@ -137,4 +135,4 @@ export const nodeCryptoJwe: JweCrypto = {
 };
 
 /** The set this runtime uses: WebCrypto under Bun, node:crypto under Node. */
-export const jweCrypto: JweCrypto = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? webCryptoJwe : nodeCryptoJwe;
+export const jweCrypto: JweCrypto = isBun() ? webCryptoJwe : nodeCryptoJwe;

@@ -5,6 +5,7 @@ import { delimiter, isAbsolute, join } from "node:path";
 import { CancelledError, UserError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
 import { withoutSecretVars } from "./secret-env.ts";
+import { isBun } from "./builtins.ts";
 import { hardenProcess } from "./harden.ts";
 import { mapStackTrace } from "./source-map.ts";
 import type {
@@ -311,7 +312,7 @@ function engine(): string {
 
 function selfCommand(): string[] {
   // Under a Bun-compiled binary, argv[1] is a virtual path inside the executable.
-  const isCompiled = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" && !process.execPath.endsWith("/bun");
+  const isCompiled = isBun() && !process.execPath.endsWith("/bun");
   if (isCompiled) return [process.execPath];
   const script = process.argv[1];
   if (script && isAbsolute(script)) return [process.execPath, script];
